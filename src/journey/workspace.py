@@ -27,9 +27,7 @@ DEFAULT_SYSTEM_PROMPT = (
     "order details that you were given; if you do not know, say so and offer to pass the "
     "customer to a human colleague."
 )
-DEFAULT_HANDOVER_MESSAGE = (
-    "I'm handing this conversation to a member of our support team, who will reply here shortly."
-)
+DEFAULT_HANDOVER_MESSAGE = "I'm handing this conversation to a member of our support team, who will reply here shortly."
 
 
 class Section(BaseModel):

@@ -1,0 +1,45 @@
+"""Model loading and generation backends."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from journey.models.backends import Backend, Generation, OpenAIBackend, TransformersBackend
+from journey.models.loading import load_model, resolve_base
+from journey.workspace import ModelSettings
+
+__all__ = [
+    "Backend",
+    "Generation",
+    "OpenAIBackend",
+    "TransformersBackend",
+    "load_backend",
+    "load_model",
+    "resolve_base",
+]
+
+FINETUNED_SERVER_MODEL = "journey-finetuned"
+
+
+def load_backend(settings: ModelSettings, *, base: str, adapter: Path | None = None, name: str) -> Backend:
+    """A backend for `base` (+ a PEFT adapter, or a fully fine-tuned model folder)."""
+    if settings.backend == "openai":
+        from journey.errors import UserError
+
+        if not settings.openai_base_url:
+            raise UserError("model.backend = 'openai' needs model.openai_base_url in journey.toml.")
+        # An OpenAI-compatible server serves the adapter under its own model name
+        # (vLLM: --lora-modules journey-finetuned=.journey/adapters/default).
+        served = FINETUNED_SERVER_MODEL if adapter else (settings.openai_model or base)
+        return OpenAIBackend(
+            settings.openai_base_url, served, api_key_env=settings.openai_api_key_env, temperature=settings.temperature
+        )
+    if adapter is not None and (adapter / "config.json").is_file():
+        model, tokenizer = load_model(str(adapter), dtype=settings.dtype)  # a full fine-tune is a model folder
+    else:
+        model, tokenizer = load_model(base, dtype=settings.dtype)
+        if adapter is not None:
+            from journey.finetune.adapters import attach_adapter
+
+            model = attach_adapter(model, adapter, base=base)
+    return TransformersBackend(model, tokenizer, name=name, temperature=settings.temperature)

@@ -1,0 +1,119 @@
+"""The assistant: guard input → gather knowledge → generate → answer or hand over → record.
+
+Every set-up runs through this one pipeline; they differ only in the backend and
+whether knowledge is on (DESIGN.md).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+
+from journey.assistant.guards import guard_question, match_escalation
+from journey.assistant.prompts import Messages, build_messages
+from journey.knowledge.context import Context
+from journey.models.backends import Backend, Generation
+from journey.workspace import Settings
+
+
+@dataclass
+class Reply:
+    """What the assistant did with one question."""
+
+    setup: str
+    question: str
+    answer: str
+    handed_over: bool
+    reason: str | None = None  # "rule:<name>", "model" or "no-knowledge" when handed over
+    context: Context | None = None
+    latency_s: float = 0.0
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    warnings: list[str] = field(default_factory=list)
+
+    @property
+    def citations(self) -> list[str]:
+        return self.context.citations if self.context else []
+
+
+class Assistant:
+    """One set-up's assistant. `knowledge` is None when the set-up has knowledge off."""
+
+    def __init__(self, settings: Settings, backend: Backend, *, setup: str, knowledge=None) -> None:
+        self.settings = settings
+        self.backend = backend
+        self.setup = setup
+        self.knowledge = knowledge
+        self.system_prompt = settings.assistant.system_prompt.replace("{company}", settings.project.name)
+
+    # -- stages ---------------------------------------------------------------
+    def _prepare(self, question: str, history: Messages | None) -> tuple[Reply, Messages | None]:
+        """Run every stage before generation; return the reply so far and the prompt (None: no generation)."""
+        start = time.perf_counter()
+        guarded = guard_question(question, max_chars=self.settings.assistant.max_question_chars)
+        reply = Reply(self.setup, guarded.text, "", False, warnings=list(guarded.warnings))
+        if rule := match_escalation(guarded.text, self.settings.assistant.escalation):
+            self._hand_over(reply, f"rule:{rule.name}")
+        else:
+            if self.knowledge is not None:
+                reply.context = self.knowledge.gather(guarded.text, history)
+                if not reply.context.confident:
+                    self._hand_over(reply, "no-knowledge", self.settings.assistant.unknown_message)
+            if not reply.handed_over:
+                messages = build_messages(self.system_prompt, guarded.text, context=reply.context, history=history)
+                reply.latency_s = time.perf_counter() - start
+                return reply, messages
+        reply.latency_s = time.perf_counter() - start
+        return reply, None
+
+    def _hand_over(self, reply: Reply, reason: str, message: str | None = None) -> None:
+        reply.handed_over = True
+        reply.reason = reason
+        reply.answer = message or self.settings.assistant.handover_message
+
+    def _finish(self, reply: Reply, generation: Generation) -> Reply:
+        reply.prompt_tokens = generation.prompt_tokens
+        reply.completion_tokens = generation.completion_tokens
+        reply.latency_s += generation.seconds
+        if generation.truncated_prompt:
+            reply.warnings.append("The conversation was longer than the model's context; its start was cut.")
+        lowered = generation.text.lower()
+        if any(phrase.lower() in lowered for phrase in self.settings.assistant.handover_phrases):
+            self._hand_over(reply, "model")
+        else:
+            reply.answer = generation.text
+        return reply
+
+    # -- entry points -----------------------------------------------------------
+    def answer(self, question: str, history: Messages | None = None) -> Reply:
+        """Answer one question (with optional earlier turns)."""
+        return self.answer_batch([(question, history)])[0]
+
+    def answer_batch(self, items: list[tuple[str, Messages | None]]) -> list[Reply]:
+        """Answer many questions, generating in batches of `model.batch_size`."""
+        prepared = [self._prepare(question, history) for question, history in items]
+        pending = [(reply, messages) for reply, messages in prepared if messages is not None]
+        size = self.settings.model.batch_size
+        max_new = self.settings.model.max_new_tokens
+        for offset in range(0, len(pending), size):
+            chunk = pending[offset : offset + size]
+            generations = self.backend.generate([messages for _, messages in chunk], max_new_tokens=max_new)
+            for (reply, _), generation in zip(chunk, generations, strict=True):
+                self._finish(reply, generation)
+        return [reply for reply, _ in prepared]
+
+    def stream(self, question: str, history: Messages | None = None) -> Iterator[str | Reply]:
+        """Yield text pieces as they are generated, then the final `Reply`."""
+        reply, messages = self._prepare(question, history)
+        if messages is None:
+            yield reply.answer
+            yield reply
+            return
+        start = time.perf_counter()
+        pieces = []
+        for piece in self.backend.stream(messages, max_new_tokens=self.settings.model.max_new_tokens):
+            pieces.append(piece)
+            yield piece
+        text = "".join(pieces).strip()
+        yield self._finish(reply, Generation(text, 0, len(pieces), time.perf_counter() - start))

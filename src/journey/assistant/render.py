@@ -1,0 +1,70 @@
+"""Terminal rendering of replies: `journey ask` prints one, `journey chat` runs a conversation."""
+
+from __future__ import annotations
+
+from rich.console import Console
+
+from journey.assistant.pipeline import Assistant, Reply
+from journey.errors import UserError
+
+
+def print_reply(console: Console, reply: Reply) -> None:
+    """The answer, then hand-over reason, sources and timing in a dim footer."""
+    if not reply.handed_over or reply.reason is None:
+        console.print(reply.answer, highlight=False, markup=False)
+    else:
+        console.print(f"[bold yellow]{reply.answer}[/]", highlight=False)
+    print_footer(console, reply)
+
+
+def print_footer(console: Console, reply: Reply) -> None:
+    for warning in reply.warnings:
+        console.print(f"[yellow]warning:[/] {warning}", highlight=False)
+    if reply.handed_over:
+        console.print(f"[dim]handed over to a human ({reply.reason})[/]")
+    for citation in reply.citations:
+        console.print(f"[dim]  source: {citation}[/]", highlight=False, markup=False)
+    console.print(
+        f"[dim]{reply.setup} · {reply.latency_s:.2f} s · {reply.completion_tokens} tokens[/]", highlight=False
+    )
+
+
+def run_chat(console: Console, assistant: Assistant) -> None:
+    """An interactive chat with streamed tokens and history; ends on /quit, EOF or Ctrl-C."""
+    console.print(f"[bold]journey chat[/] — set-up [cyan]{assistant.setup}[/]. /reset clears history, /quit leaves.")
+    history: list[dict[str, str]] = []
+    while True:
+        try:
+            question = console.input("[bold green]you>[/] ").strip()
+        except (EOFError, KeyboardInterrupt):
+            console.print()
+            return
+        if question in ("/quit", "/exit"):
+            return
+        if question == "/reset":
+            history.clear()
+            console.print("[dim]history cleared[/]")
+            continue
+        if not question:
+            continue
+        console.print("[bold cyan]bot>[/] ", end="")
+        try:
+            reply = _stream_reply(console, assistant, question, history)
+        except UserError as exc:
+            console.print(f"[red]{exc}[/]")
+            continue
+        history += [{"role": "user", "content": reply.question}, {"role": "assistant", "content": reply.answer}]
+
+
+def _stream_reply(console: Console, assistant: Assistant, question: str, history: list[dict[str, str]]) -> Reply:
+    streamed = []
+    for item in assistant.stream(question, history):
+        if isinstance(item, Reply):
+            console.print()
+            if item.handed_over and "".join(streamed).strip() != item.answer:
+                console.print(f"[bold yellow]{item.answer}[/]", highlight=False)
+            print_footer(console, item)
+            return item
+        streamed.append(item)
+        console.print(item, end="", highlight=False, markup=False)
+    raise RuntimeError("the assistant stream ended without a reply")

@@ -1,0 +1,122 @@
+"""The `journey` command line: one verb a step. Thin: parse, call, print."""
+
+from __future__ import annotations
+
+import logging
+import os
+import sys
+from importlib import resources
+from pathlib import Path
+from typing import Annotated
+
+import click
+import typer
+from rich.console import Console
+from rich.logging import RichHandler
+
+from journey.errors import UserError
+from journey.workspace import CONFIG_NAME, SETUPS, Workspace
+
+app = typer.Typer(
+    help="Take a language model through the journey: as-is, augmented, fine-tuned, "
+    "fine-tuned + augmented, from scratch — and measure what each step buys.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+console = Console()
+err_console = Console(stderr=True)
+
+WorkspaceOption = Annotated[
+    Path | None, typer.Option("--workspace", "-w", help="Workspace folder (default: the current directory).")
+]
+SetupOption = Annotated[str, typer.Option("--setup", "-s", help=f"One of: {', '.join(SETUPS)}.")]
+
+
+def _workspace(path: Path | None) -> Workspace:
+    return Workspace.load(path)
+
+
+@app.callback()
+def _configure(verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Show debug logs.")] = False) -> None:
+    logging.basicConfig(
+        level=logging.DEBUG if verbose else logging.WARNING,
+        format="%(message)s",
+        handlers=[RichHandler(console=err_console, show_path=False)],
+    )
+    os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+
+
+@app.command()
+def init(
+    directory: Annotated[Path, typer.Argument(help="Folder to create the workspace in.")],
+    demo: Annotated[bool, typer.Option("--demo", help="Write the complete demo company instead.")] = False,
+    force: Annotated[bool, typer.Option("--force", help="Write into a non-empty folder.")] = False,
+) -> None:
+    """Create a workspace: a commented journey.toml and empty folders, or the demo company."""
+    if demo:
+        from journey.demo import create_demo_workspace
+
+        create_demo_workspace(directory, force=force)
+        console.print(f'Demo workspace written to [bold]{directory}[/]. Next: journey ask -w {directory} "..."')
+        return
+    config = directory / CONFIG_NAME
+    if config.exists() and not force:
+        raise UserError(f"{config} already exists (use --force to overwrite it).")
+    for sub in ("knowledge", "data/corpus"):
+        (directory / sub).mkdir(parents=True, exist_ok=True)
+    from journey.io import atomic_write_text
+
+    atomic_write_text(config, resources.files("journey.templates").joinpath("journey.toml").read_text("utf-8"))
+    console.print(f"Workspace written to [bold]{directory}[/]: edit {config}, add documents to knowledge/.")
+
+
+@app.command()
+def ask(
+    question: Annotated[str, typer.Argument(help="The customer's question.")],
+    setup: SetupOption = "as-is",
+    workspace: WorkspaceOption = None,
+) -> None:
+    """Answer one question with a set-up and print the answer, its sources and its time."""
+    from journey.assistant import load_assistant
+    from journey.assistant.render import print_reply
+
+    assistant = load_assistant(_workspace(workspace), setup)
+    print_reply(console, assistant.answer(question))
+
+
+@app.command()
+def chat(setup: SetupOption = "as-is", workspace: WorkspaceOption = None) -> None:
+    """Chat in the terminal with a set-up; tokens stream in. /reset clears the history, /quit leaves."""
+    from journey.assistant import load_assistant
+    from journey.assistant.render import run_chat
+
+    run_chat(console, load_assistant(_workspace(workspace), setup))
+
+
+@app.command()
+def demo(
+    directory: Annotated[Path, typer.Option("--dir", help="Where the demo workspace lives.")] = Path("demo-workspace"),
+    questions: Annotated[int, typer.Option(help="How many demo questions to ask.")] = 5,
+) -> None:
+    """Run the journey on the embedded demo company and print what each step gives."""
+    from journey.demo_run import run_demo
+
+    run_demo(console, directory, questions=questions)
+
+
+def main() -> None:
+    """Entry point: user mistakes become one clear message and a non-zero exit, never a traceback."""
+    try:
+        app(standalone_mode=False)
+    except UserError as exc:
+        err_console.print(f"[bold red]error:[/] {exc}", highlight=False)
+        sys.exit(2)
+    except click.exceptions.Exit as exc:
+        sys.exit(exc.exit_code)
+    except click.ClickException as exc:
+        exc.show()
+        sys.exit(exc.exit_code)
+    except (KeyboardInterrupt, click.exceptions.Abort):
+        err_console.print("Interrupted; work done so far is saved.")
+        sys.exit(130)

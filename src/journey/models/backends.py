@@ -1,0 +1,196 @@
+"""Generation backends: in-process transformers, or any OpenAI-compatible server.
+
+Both take chat messages (OpenAI format) and return text; the assistant pipeline
+does not know which one it talks to.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Protocol
+
+import httpx
+import torch
+from transformers import PreTrainedModel, PreTrainedTokenizerBase, TextIteratorStreamer
+
+from journey.errors import UserError
+from journey.models.loading import token_id_list
+
+log = logging.getLogger(__name__)
+
+Messages = list[dict[str, str]]
+
+
+@dataclass(frozen=True)
+class Generation:
+    """One generated reply with what it cost."""
+
+    text: str
+    prompt_tokens: int
+    completion_tokens: int
+    seconds: float
+    truncated_prompt: bool = False
+
+
+class Backend(Protocol):
+    """What the assistant needs from a model."""
+
+    name: str
+
+    def generate(self, conversations: list[Messages], *, max_new_tokens: int) -> list[Generation]: ...
+
+    def stream(self, messages: Messages, *, max_new_tokens: int) -> Iterator[str]: ...
+
+
+class TransformersBackend:
+    """Generate in-process with a transformers model (optionally a PEFT-wrapped one)."""
+
+    def __init__(
+        self,
+        model: PreTrainedModel,
+        tokenizer: PreTrainedTokenizerBase,
+        *,
+        name: str = "transformers",
+        temperature: float = 0.0,
+        context_window: int | None = None,
+    ) -> None:
+        self.model = model
+        self.tokenizer = tokenizer
+        self.name = name
+        self.temperature = temperature
+        self.context_window = context_window or _context_window(model, tokenizer)
+        self._lock = threading.Lock()  # one forward pass at a time; callers may be threads
+
+    def encode(self, messages: Messages, *, max_new_tokens: int) -> tuple[list[int], bool]:
+        """Token ids of the chat prompt, keeping the last tokens if it is longer than the context."""
+        ids = self.tokenizer.apply_chat_template(messages, add_generation_prompt=True, tokenize=True)
+        if isinstance(ids, dict) or hasattr(ids, "input_ids"):
+            ids = ids["input_ids"]
+        budget = max(self.context_window - max_new_tokens, 1)
+        if len(ids) <= budget:
+            return list(ids), False
+        log.warning("Prompt of %d tokens exceeds the %d-token budget; keeping the end.", len(ids), budget)
+        return list(ids[-budget:]), True
+
+    def _sampling(self, max_new_tokens: int) -> dict:
+        kwargs: dict = {"max_new_tokens": max_new_tokens, "pad_token_id": self.model.generation_config.pad_token_id}
+        if self.temperature > 0:
+            kwargs.update(do_sample=True, temperature=self.temperature, top_p=0.95)
+        else:
+            kwargs.update(do_sample=False, temperature=None, top_p=None, top_k=None)
+        return kwargs
+
+    def generate(self, conversations: list[Messages], *, max_new_tokens: int) -> list[Generation]:
+        """Generate replies for a batch of conversations in one left-padded forward pass."""
+        encoded = [self.encode(m, max_new_tokens=max_new_tokens) for m in conversations]
+        pad_id = self.model.generation_config.pad_token_id
+        width = max(len(ids) for ids, _ in encoded)
+        input_ids = torch.full((len(encoded), width), pad_id, dtype=torch.long)
+        attention = torch.zeros((len(encoded), width), dtype=torch.long)
+        for row, (ids, _) in enumerate(encoded):
+            input_ids[row, width - len(ids) :] = torch.tensor(ids)
+            attention[row, width - len(ids) :] = 1
+        start = time.perf_counter()
+        with self._lock, torch.inference_mode():
+            output = self.model.generate(
+                input_ids=input_ids, attention_mask=attention, **self._sampling(max_new_tokens)
+            )
+        seconds = time.perf_counter() - start
+        stop_ids = set(token_id_list(self.model.generation_config.eos_token_id)) | {pad_id}
+        results = []
+        for row, (ids, truncated) in enumerate(encoded):
+            new = output[row, width:].tolist()
+            completion = _until_stop(new, stop_ids)
+            text = self.tokenizer.decode(completion, skip_special_tokens=True).strip()
+            results.append(Generation(text, len(ids), len(completion), seconds, truncated))
+        return results
+
+    def stream(self, messages: Messages, *, max_new_tokens: int) -> Iterator[str]:
+        """Yield the reply's text piece by piece as it is generated."""
+        ids, _ = self.encode(messages, max_new_tokens=max_new_tokens)
+        streamer = TextIteratorStreamer(self.tokenizer, skip_prompt=True, skip_special_tokens=True)
+        kwargs = {"input_ids": torch.tensor([ids]), "streamer": streamer, **self._sampling(max_new_tokens)}
+
+        def run() -> None:
+            with self._lock, torch.inference_mode():
+                self.model.generate(**kwargs)
+
+        worker = threading.Thread(target=run, daemon=True)
+        worker.start()
+        yield from streamer
+        worker.join()
+
+
+class OpenAIBackend:
+    """Generate with any OpenAI-compatible server (vLLM, llama.cpp server, TGI, Ollama)."""
+
+    def __init__(
+        self, base_url: str, model: str, *, api_key_env: str = "OPENAI_API_KEY", temperature: float = 0.0
+    ) -> None:
+        self.name = f"openai:{model}"
+        self.model = model
+        self.temperature = temperature
+        headers = {"Authorization": f"Bearer {key}"} if (key := os.environ.get(api_key_env)) else {}
+        self._client = httpx.Client(base_url=base_url.rstrip("/"), headers=headers, timeout=120)
+
+    def _payload(self, messages: Messages, max_new_tokens: int, stream: bool) -> dict:
+        return {
+            "model": self.model,
+            "messages": messages,
+            "max_tokens": max_new_tokens,
+            "temperature": self.temperature,
+            "stream": stream,
+        }
+
+    def generate(self, conversations: list[Messages], *, max_new_tokens: int) -> list[Generation]:
+        results = []
+        for messages in conversations:
+            start = time.perf_counter()
+            try:
+                response = self._client.post("/chat/completions", json=self._payload(messages, max_new_tokens, False))
+                response.raise_for_status()
+            except httpx.HTTPError as exc:
+                raise UserError(f"The model server at {self._client.base_url} failed: {exc}") from None
+            body = response.json()
+            usage = body.get("usage") or {}
+            results.append(
+                Generation(
+                    text=body["choices"][0]["message"]["content"].strip(),
+                    prompt_tokens=usage.get("prompt_tokens", 0),
+                    completion_tokens=usage.get("completion_tokens", 0),
+                    seconds=time.perf_counter() - start,
+                )
+            )
+        return results
+
+    def stream(self, messages: Messages, *, max_new_tokens: int) -> Iterator[str]:
+        payload = self._payload(messages, max_new_tokens, True)
+        try:
+            with self._client.stream("POST", "/chat/completions", json=payload) as response:
+                response.raise_for_status()
+                for line in response.iter_lines():
+                    if not line.startswith("data:") or line.strip() == "data: [DONE]":
+                        continue
+                    delta = json.loads(line[5:])["choices"][0].get("delta", {})
+                    if delta.get("content"):
+                        yield delta["content"]
+        except httpx.HTTPError as exc:
+            raise UserError(f"The model server at {self._client.base_url} failed: {exc}") from None
+
+
+def _context_window(model: PreTrainedModel, tokenizer: PreTrainedTokenizerBase) -> int:
+    window = getattr(model.config, "max_position_embeddings", None) or tokenizer.model_max_length
+    return int(min(window, 32768))
+
+
+def _until_stop(tokens: list[int], stop_ids: set[int]) -> list[int]:
+    for index, token in enumerate(tokens):
+        if token in stop_ids:
+            return tokens[:index]
+    return tokens

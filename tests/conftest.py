@@ -1,0 +1,65 @@
+"""Shared fixtures: a tiny randomly initialised chat model, and a minimal workspace."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import torch
+from transformers import LlamaConfig, LlamaForCausalLM
+
+from journey.train.tokenizer import train_tokenizer
+
+TINY_TEXT = [
+    "Returns are accepted within 41 days of delivery.",
+    "Standard shipping costs 4.85 and takes three working days.",
+    "Your order has been shipped with a tracking code.",
+    "I'm handing this conversation to a member of our support team, who will reply here shortly.",
+    "Hello! Thanks for contacting us. How can I help you today?",
+] * 20
+
+
+def build_tiny_model(folder: Path, *, seed: int = 0) -> Path:
+    """Save a ~100k-parameter Llama with a trained BPE tokenizer and ChatML template to `folder`."""
+    tokenizer = train_tokenizer(TINY_TEXT, vocab_size=400)
+    torch.manual_seed(seed)
+    config = LlamaConfig(
+        vocab_size=len(tokenizer),
+        hidden_size=32,
+        intermediate_size=64,
+        num_hidden_layers=2,
+        num_attention_heads=4,
+        num_key_value_heads=2,
+        max_position_embeddings=256,
+        bos_token_id=tokenizer.bos_token_id,
+        eos_token_id=tokenizer.eos_token_id,
+        pad_token_id=tokenizer.pad_token_id,
+        tie_word_embeddings=True,
+    )
+    LlamaForCausalLM(config).save_pretrained(folder)
+    tokenizer.save_pretrained(folder)
+    return folder
+
+
+@pytest.fixture(scope="session")
+def tiny_model_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return build_tiny_model(tmp_path_factory.mktemp("tiny-model"))
+
+
+@pytest.fixture
+def tiny_workspace(tmp_path: Path, tiny_model_dir: Path) -> Path:
+    """A workspace whose base model is the tiny model, with one escalation rule."""
+    (tmp_path / "journey.toml").write_text(
+        f"""
+[project]
+name = "Testshop"
+[model]
+base = "{tiny_model_dir}"
+max_new_tokens = 12
+[[assistant.escalation]]
+name = "legal"
+keywords = ["lawyer", "legal action"]
+""",
+        encoding="utf-8",
+    )
+    return tmp_path

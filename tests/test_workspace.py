@@ -1,0 +1,61 @@
+from pathlib import Path
+
+import pytest
+
+from journey.errors import UserError
+from journey.workspace import DEFAULT_BASE, Workspace, resolve_sqlite_url
+
+
+def write(tmp_path: Path, text: str) -> Path:
+    (tmp_path / "journey.toml").write_text(text, encoding="utf-8")
+    return tmp_path
+
+
+def test_a_five_line_file_gets_sensible_defaults(tmp_path: Path) -> None:
+    ws = Workspace.load(write(tmp_path, '[project]\nname = "Acme"\n[model]\nmax_new_tokens = 50\n'))
+    assert ws.settings.project.name == "Acme"
+    assert ws.settings.model.base == DEFAULT_BASE
+    assert ws.settings.model.max_new_tokens == 50
+    assert ws.settings.evaluate.setups[0] == "as-is"
+    assert ws.state_dir == tmp_path.resolve() / ".journey"
+
+
+def test_missing_workspace_and_missing_config_say_what_to_run(tmp_path: Path) -> None:
+    with pytest.raises(UserError, match="does not exist"):
+        Workspace.load(tmp_path / "nope")
+    with pytest.raises(UserError, match="journey init"):
+        Workspace.load(tmp_path)
+
+
+def test_malformed_toml_names_the_file(tmp_path: Path) -> None:
+    with pytest.raises(UserError, match=r"journey\.toml: not valid TOML"):
+        Workspace.load(write(tmp_path, "[model\nbase = 1"))
+
+
+@pytest.mark.parametrize(
+    ("text", "key"),
+    [
+        ("[model]\nmax_new_tokens = -3\n", "model.max_new_tokens"),
+        ("[model]\nbasee = 'x'\n", "model.basee"),
+        ("[evaluate]\nsetups = ['as-is', 'magic']\n", "evaluate.setups"),
+        ("[[assistant.escalation]]\nname = 'x'\nkeywords = []\n", "assistant.escalation.0.keywords"),
+    ],
+)
+def test_bad_values_name_the_key(tmp_path: Path, text: str, key: str) -> None:
+    with pytest.raises(UserError) as info:
+        Workspace.load(write(tmp_path, text))
+    assert key in str(info.value)
+    assert "journey.toml" in str(info.value)
+
+
+def test_relative_sqlite_urls_resolve_inside_the_workspace(tmp_path: Path) -> None:
+    assert resolve_sqlite_url("sqlite:///data/shop.sqlite", tmp_path) == f"sqlite:///{tmp_path}/data/shop.sqlite"
+    assert resolve_sqlite_url("sqlite:////abs/x.db", tmp_path) == "sqlite:////abs/x.db"
+    assert resolve_sqlite_url("postgresql://u@h/db", tmp_path) == "postgresql://u@h/db"
+
+
+def test_undeclared_database_is_a_clear_error(tmp_path: Path) -> None:
+    ws = Workspace.load(write(tmp_path, "[knowledge]\ndatabases = { shop = 'sqlite:///s.db' }\n"))
+    assert ws.database_url("shop").endswith("/s.db")
+    with pytest.raises(UserError, match="'crm' is not declared"):
+        ws.database_url("crm")
