@@ -11,7 +11,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 from journey.assistant.guards import guard_question, match_escalation
-from journey.assistant.prompts import Messages, build_messages
+from journey.assistant.prompts import Messages, build_messages, system_prompt
 from journey.knowledge.context import Context
 from journey.models.backends import Backend, Generation
 from journey.workspace import Settings
@@ -45,7 +45,7 @@ class Assistant:
         self.backend = backend
         self.setup = setup
         self.knowledge = knowledge
-        self.system_prompt = settings.assistant.system_prompt.replace("{company}", settings.project.name)
+        self.system_prompt = system_prompt(settings)
 
     # -- stages ---------------------------------------------------------------
     def _prepare(self, question: str, history: Messages | None) -> tuple[Reply, Messages | None]:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 
 from journey.knowledge.context import Context, LookupResult, Passage
+from journey.workspace import Settings
 
 Messages = list[dict[str, str]]
 
@@ -24,6 +25,11 @@ _INJECTION = re.compile(
     r"[^.!?\n]*\b(ignore|disregard|forget)\b[^.!?\n]{0,40}\b(instructions?|prompts?|rules)\b[^.!?\n]*[.!?]?",
     re.IGNORECASE,
 )
+
+
+def system_prompt(settings: Settings) -> str:
+    """The workspace's system prompt with `{company}` filled in."""
+    return settings.assistant.system_prompt.replace("{company}", settings.project.name)
 
 
 def sanitize(text: str) -> str:
