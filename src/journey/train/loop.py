@@ -1,0 +1,280 @@
+"""The one training loop behind `journey train` and `journey finetune`.
+
+setup → fit: AdamW, linear warm-up + cosine decay, gradient accumulation and
+clipping, bf16 autocast where asked, periodic validation, a progress bar with
+loss / tokens/s / MFU / ETA, a loss curve (CSV + PNG), checkpoints that resume
+with the same optimizer, scheduler, RNG and data order, and a checkpoint on Ctrl-C.
+It runs through `accelerate`, so the same code runs on one CPU or under
+`accelerate launch` on many GPUs (DDP/FSDP/DeepSpeed configs).
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import math
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import torch
+from accelerate import Accelerator
+from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+from torch.utils.data import DataLoader, Dataset
+from transformers import get_cosine_schedule_with_warmup
+
+from journey.errors import UserError
+from journey.io import atomic_write_json
+
+Batch = dict[str, torch.Tensor]
+CHECKPOINT = "checkpoint"
+STATE = "loop_state.json"
+
+
+@dataclass(frozen=True)
+class LoopConfig:
+    """How to train; saved with every checkpoint so a resume can check it is the same run."""
+
+    max_steps: int
+    learning_rate: float
+    batch_size: int
+    warmup_steps: int = 0
+    grad_accum: int = 1
+    max_grad_norm: float = 1.0
+    weight_decay: float = 0.0
+    eval_every: int = 50
+    checkpoint_every: int = 100
+    bf16: bool = False
+    seed: int = 0
+
+
+@dataclass
+class FitResult:
+    """What a finished (or interrupted) fit did."""
+
+    steps: int
+    tokens: int
+    seconds: float
+    final_train_loss: float
+    final_val_loss: float | None
+    interrupted: bool = False
+
+    @property
+    def tokens_per_second(self) -> float:
+        return self.tokens / self.seconds if self.seconds else 0.0
+
+
+def fit(
+    model: torch.nn.Module,
+    train_data: Dataset,
+    collate: Callable[[list], Batch],
+    config: LoopConfig,
+    run_dir: Path,
+    *,
+    val_data: Dataset | None = None,
+    resume: bool = False,
+    flops_per_token: float | None = None,
+    peak_flops: float | None = None,
+    on_eval: Callable[[int, torch.nn.Module], None] | None = None,
+    description: str = "training",
+) -> FitResult:
+    """Train `model` on `train_data` for `config.max_steps` optimizer steps; write state under `run_dir`."""
+    run_dir.mkdir(parents=True, exist_ok=True)
+    torch.manual_seed(config.seed)
+    accelerator = Accelerator(
+        mixed_precision="bf16" if config.bf16 else "no", gradient_accumulation_steps=config.grad_accum
+    )
+    trainable = [p for p in model.parameters() if p.requires_grad]
+    optimizer = torch.optim.AdamW(trainable, lr=config.learning_rate, weight_decay=config.weight_decay)
+    scheduler = get_cosine_schedule_with_warmup(optimizer, config.warmup_steps, config.max_steps)
+    model, optimizer, scheduler = accelerator.prepare(model, optimizer, scheduler)
+
+    state = {"step": 0, "epoch": 0, "batches_in_epoch": 0, "tokens": 0}
+    checkpoint = run_dir / CHECKPOINT
+    if resume:
+        state = _load_checkpoint(accelerator, checkpoint, config)
+    elif (run_dir / "loss.csv").exists():
+        (run_dir / "loss.csv").unlink()
+
+    curve = LossCurve(run_dir / "loss.csv")
+    start, tokens_at_start = time.perf_counter(), state["tokens"]
+    train_loss, val_loss = math.nan, None
+    interrupted = False
+    progress = _progress(description)
+    task = progress.add_task(description, total=config.max_steps, completed=state["step"], info="")
+    model.train()
+    try:
+        with progress:
+            while state["step"] < config.max_steps:
+                loader = _epoch_loader(accelerator, train_data, collate, config, state)
+                for batch in loader:
+                    with accelerator.accumulate(model):
+                        loss = model(**batch, use_cache=False).loss
+                        accelerator.backward(loss)
+                        if accelerator.sync_gradients:
+                            accelerator.clip_grad_norm_(trainable, config.max_grad_norm)
+                        optimizer.step()
+                        scheduler.step()
+                        optimizer.zero_grad(set_to_none=True)
+                    state["batches_in_epoch"] += 1
+                    state["tokens"] += real_tokens(batch)
+                    if not accelerator.sync_gradients:
+                        continue
+                    state["step"] += 1
+                    train_loss = loss.item()
+                    elapsed = time.perf_counter() - start
+                    rate = (state["tokens"] - tokens_at_start) / elapsed
+                    step = state["step"]
+                    if val_data is not None and (step % config.eval_every == 0 or step == config.max_steps):
+                        val_loss = evaluate_loss(model, val_data, collate, config.batch_size, accelerator)
+                        if on_eval is not None:
+                            on_eval(step, accelerator.unwrap_model(model))
+                    curve.add(step, train_loss, val_loss, scheduler.get_last_lr()[0], rate)
+                    progress.update(
+                        task,
+                        completed=step,
+                        info=_info(train_loss, val_loss, rate, flops_per_token, peak_flops),
+                    )
+                    if step % config.checkpoint_every == 0:
+                        _save_checkpoint(accelerator, checkpoint, config, state)
+                    if step >= config.max_steps:
+                        break
+                else:
+                    state["epoch"] += 1
+                    state["batches_in_epoch"] = 0
+    except KeyboardInterrupt:
+        interrupted = True
+        _save_checkpoint(accelerator, checkpoint, config, state)
+    curve.plot(run_dir / "loss.png")
+    if not interrupted:
+        _save_checkpoint(accelerator, checkpoint, config, state)
+    model = accelerator.unwrap_model(model)
+    model.eval()
+    return FitResult(
+        steps=state["step"],
+        tokens=state["tokens"] - tokens_at_start,
+        seconds=time.perf_counter() - start,
+        final_train_loss=train_loss,
+        final_val_loss=val_loss,
+        interrupted=interrupted,
+    )
+
+
+def real_tokens(batch: Batch) -> int:
+    """Tokens that are not padding: the attention mask's ones, or every token of a packed batch."""
+    if "attention_mask" in batch:
+        return int(batch["attention_mask"].sum())
+    return int(batch["input_ids"].numel())
+
+
+@torch.no_grad()
+def evaluate_loss(
+    model: torch.nn.Module, data: Dataset, collate: Callable[[list], Batch], batch_size: int, accelerator: Accelerator
+) -> float:
+    """Mean loss over `data` (weighted by batch), in eval mode; leaves the model in train mode."""
+    model.eval()
+    loader = accelerator.prepare(DataLoader(data, batch_size=batch_size, collate_fn=collate))
+    total, count = 0.0, 0
+    for batch in loader:
+        with accelerator.autocast():
+            total += model(**batch, use_cache=False).loss.item()
+        count += 1
+    model.train()
+    return total / max(count, 1)
+
+
+def _epoch_loader(
+    accelerator: Accelerator, data: Dataset, collate: Callable[[list], Batch], config: LoopConfig, state: dict
+) -> Iterable[Batch]:
+    """This epoch's batches in a seeded order, skipping those a resumed run already trained on."""
+    generator = torch.Generator().manual_seed(config.seed * 1000 + state["epoch"])
+    order = torch.randperm(len(data), generator=generator).tolist()
+    loader = DataLoader(data, batch_size=config.batch_size, sampler=order, collate_fn=collate)
+    if len(loader) == 0:
+        raise UserError("Not enough training data for one batch.")
+    loader = accelerator.prepare(loader)
+    if state["batches_in_epoch"]:
+        loader = accelerator.skip_first_batches(loader, state["batches_in_epoch"])
+    return loader
+
+
+def _save_checkpoint(accelerator: Accelerator, checkpoint: Path, config: LoopConfig, state: dict) -> None:
+    """Save model, optimizer, scheduler and RNG states, then the loop state last (it marks completion)."""
+    accelerator.save_state(str(checkpoint))
+    atomic_write_json(checkpoint / STATE, {"config": asdict(config), **state})
+
+
+def _load_checkpoint(accelerator: Accelerator, checkpoint: Path, config: LoopConfig) -> dict:
+    state_file = checkpoint / STATE
+    if not state_file.is_file():
+        raise UserError(f"Nothing to resume: no complete checkpoint in {checkpoint}.")
+    saved = json.loads(state_file.read_text(encoding="utf-8"))
+    before = saved.pop("config")
+    changed = {k: (before.get(k), v) for k, v in asdict(config).items() if k != "max_steps" and before.get(k) != v}
+    if changed:
+        details = ", ".join(f"{k}: {old} -> {new}" for k, (old, new) in changed.items())
+        raise UserError(f"Cannot resume: the training settings changed since the checkpoint ({details}).")
+    accelerator.load_state(str(checkpoint))
+    return saved
+
+
+def _progress(description: str) -> Progress:
+    return Progress(
+        TextColumn(f"[bold]{description}[/]"),
+        BarColumn(),
+        TextColumn("{task.completed}/{task.total} steps"),
+        TextColumn("{task.fields[info]}"),
+        TimeElapsedColumn(),
+        TimeRemainingColumn(),
+    )
+
+
+def _info(
+    train_loss: float, val_loss: float | None, rate: float, flops_per_token: float | None, peak: float | None
+) -> str:
+    parts = [f"loss {train_loss:.3f}"]
+    if val_loss is not None:
+        parts.append(f"val {val_loss:.3f}")
+    parts.append(f"{rate:,.0f} tok/s")
+    if flops_per_token and peak:
+        parts.append(f"MFU {rate * flops_per_token / peak:.1%}")
+    return " · ".join(parts)
+
+
+class LossCurve:
+    """The loss curve as CSV rows appended during training, and a PNG drawn from them."""
+
+    FIELDS = ("step", "train_loss", "val_loss", "learning_rate", "tokens_per_s")
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        if not path.exists():
+            with path.open("w", newline="", encoding="utf-8") as handle:
+                csv.writer(handle).writerow(self.FIELDS)
+
+    def add(self, step: int, train: float, val: float | None, lr: float, rate: float) -> None:
+        with self.path.open("a", newline="", encoding="utf-8") as handle:
+            csv.writer(handle).writerow([step, f"{train:.5f}", "" if val is None else f"{val:.5f}", lr, f"{rate:.1f}"])
+
+    def plot(self, png: Path) -> None:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+
+        with self.path.open(encoding="utf-8") as handle:
+            rows = list(csv.DictReader(handle))
+        if not rows:
+            return
+        fig, ax = plt.subplots(figsize=(6, 3.5))
+        ax.plot([int(r["step"]) for r in rows], [float(r["train_loss"]) for r in rows], label="train")
+        val = [(int(r["step"]), float(r["val_loss"])) for r in rows if r["val_loss"]]
+        if val:
+            ax.plot(*zip(*val, strict=True), marker="o", label="validation")
+        ax.set_xlabel("optimizer step")
+        ax.set_ylabel("loss")
+        ax.legend()
+        fig.tight_layout()
+        fig.savefig(png, dpi=100)
+        plt.close(fig)

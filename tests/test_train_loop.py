@@ -1,0 +1,70 @@
+"""The shared training loop: it learns, resumes exactly, refuses a changed run, and records its curve."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+import torch
+from transformers import AutoModelForCausalLM
+
+from journey.errors import UserError
+from journey.train.loop import LoopConfig, fit
+
+
+def _data(n: int = 24, length: int = 16) -> list[torch.Tensor]:
+    generator = torch.Generator().manual_seed(1)
+    pattern = torch.randint(5, 60, (length,), generator=generator)
+    return [torch.roll(pattern, i % 4) for i in range(n)]
+
+
+def _collate(rows: list[torch.Tensor]) -> dict[str, torch.Tensor]:
+    ids = torch.stack(rows)
+    return {"input_ids": ids, "labels": ids.clone()}
+
+
+CONFIG = LoopConfig(max_steps=8, learning_rate=3e-3, batch_size=4, warmup_steps=1, eval_every=4, checkpoint_every=4)
+
+
+def _model(folder: Path) -> torch.nn.Module:
+    torch.manual_seed(0)
+    return AutoModelForCausalLM.from_pretrained(folder)
+
+
+def test_fit_lowers_the_loss_and_writes_the_curve(tiny_model_dir: Path, tmp_path: Path) -> None:
+    model = _model(tiny_model_dir)
+    data = _data()
+    before = model(**_collate(data[:4])).loss.item()
+    result = fit(model, data, _collate, CONFIG, tmp_path, val_data=data[:8])
+    assert result.steps == 8 and result.tokens == 8 * 4 * 16
+    assert result.final_val_loss is not None and result.final_val_loss < before
+    rows = (tmp_path / "loss.csv").read_text().splitlines()
+    assert rows[0].startswith("step,train_loss") and len(rows) == 9
+    assert (tmp_path / "loss.png").stat().st_size > 1000
+
+
+def test_resume_continues_exactly_where_it_stopped(tiny_model_dir: Path, tmp_path: Path) -> None:
+    straight = _model(tiny_model_dir)
+    fit(straight, _data(), _collate, CONFIG, tmp_path / "straight")
+
+    def ctrl_c(step: int, model: torch.nn.Module) -> None:
+        raise KeyboardInterrupt
+
+    data = _data()
+    stopped = fit(_model(tiny_model_dir), data, _collate, CONFIG, tmp_path / "halves", val_data=data, on_eval=ctrl_c)
+    assert stopped.interrupted and stopped.steps == 4
+    resumed = _model(tiny_model_dir)  # a fresh process starts from the base weights again
+    result = fit(resumed, data, _collate, CONFIG, tmp_path / "halves", resume=True)
+
+    assert result.steps == 8 and not result.interrupted
+    for (name, a), b in zip(straight.state_dict().items(), resumed.state_dict().values(), strict=True):
+        assert torch.allclose(a, b, atol=1e-6), name
+
+
+def test_resume_refuses_changed_settings_and_missing_checkpoints(tiny_model_dir: Path, tmp_path: Path) -> None:
+    fit(_model(tiny_model_dir), _data(), _collate, replace(CONFIG, max_steps=4), tmp_path)
+    with pytest.raises(UserError, match="learning_rate"):
+        fit(_model(tiny_model_dir), _data(), _collate, replace(CONFIG, learning_rate=1.0), tmp_path, resume=True)
+    with pytest.raises(UserError, match="Nothing to resume"):
+        fit(_model(tiny_model_dir), _data(), _collate, CONFIG, tmp_path / "other", resume=True)
