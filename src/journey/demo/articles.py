@@ -483,8 +483,8 @@ def _loyalty_and_account(c: Company, p: Policy) -> list[Article]:
             "account/managing-your-account.md", "Managing your account", "your account",
             (
                 ("Details and addresses",
-                 f"Change your e-mail address, phone number and up to {p.saved_addresses} saved delivery "
-                 "addresses under Account settings."),
+                 f"Change your e-mail address and phone number, and save up to {p.saved_addresses} for "
+                 "delivery, under Account settings."),
                 ("Guest orders",
                  f"Orders placed as a guest can be added to your account within {p.guest_claim} using the order "
                  "number and the e-mail address you used."),
@@ -496,7 +496,7 @@ def _loyalty_and_account(c: Company, p: Policy) -> list[Article]:
                    (p.guest_claim,),
                    ("I ordered as a guest, can I add it to my account?", "Can I claim points for a guest order?"),
                    "I bought something before creating my profile. Can that purchase still be linked to it?"),
-                QA(f"You can keep up to {p.saved_addresses} saved delivery addresses.",
+                QA(f"You can save up to {p.saved_addresses} for delivery.",
                    (p.saved_addresses,),
                    ("How many delivery addresses can I save?",),
                    None),
@@ -642,7 +642,7 @@ def _troubleshooting(c: Company, p: Policy) -> list[Article]:
                  f"Charge the battery fully with the original charger for {p.battery_e217} without "
                  "interruption. The battery balances its cells and the error clears."),
                 ("Error E-305: temperature",
-                 f"The battery is too cold or too warm to charge. Let it reach between {p.battery_e305} "
+                 f"The battery is too cold or too warm to charge. Let it reach between {p.battery_e305} °C "
                  "indoors, then charge again."),
                 ("Error E-412: communication",
                  f"Clean the contacts, reseat the battery and update the battery firmware to "
@@ -668,7 +668,7 @@ def _troubleshooting(c: Company, p: Policy) -> list[Article]:
                    (p.battery_wake,),
                    ("My battery blinks amber three times.", "The battery won't switch on after winter."),
                    "My e-bike battery does nothing except blink orange three times. How do I wake it?"),
-                QA(f"E-305 means the battery is too cold or warm: let it reach between {p.battery_e305} first.",
+                QA(f"E-305 means the battery is too cold or warm: let it reach between {p.battery_e305} °C first.",
                    (p.battery_e305,),
                    ("Why won't my battery charge in the garage?",),
                    "My Voltrail refuses to charge and shows E-305. What's wrong?"),
@@ -805,7 +805,7 @@ def _services(c: Company, p: Policy) -> list[Article]:
             "services/warranty.md", "Warranty", "our warranty",
             (
                 ("How long",
-                 f"Everything we sell has a {p.warranty_standard} warranty. Bike and e-bike frames are covered "
+                 f"Everything we sell has a warranty of {p.warranty_standard}. Bike and e-bike frames are covered "
                  f"for {p.warranty_frame}. E-bike batteries are covered for {p.warranty_battery} or "
                  f"{p.warranty_cycles}, whichever comes first."),
                 ("Making a claim",
@@ -813,7 +813,7 @@ def _services(c: Company, p: Policy) -> list[Article]:
                  f"{p.warranty_decision}. You can also call the warranty team on {p.ext_warranty}."),
             ),
             (
-                QA(f"Everything we sell has a {p.warranty_standard} warranty; bike frames are covered for "
+                QA(f"Everything we sell has a warranty of {p.warranty_standard}; bike frames are covered for "
                    f"{p.warranty_frame}.",
                    (p.warranty_standard,),
                    ("What warranty do you give?", "How long is the guarantee on a jacket?"),

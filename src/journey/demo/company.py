@@ -103,7 +103,7 @@ class Policy:
     brake_pad_min: str = "1.4 mm"
     # troubleshooting
     battery_e217: str = "9 hours"
-    battery_e305: str = "10 and 30 °C"
+    battery_e305: str = "10 and 30"  # °C
     battery_firmware: str = "4.2.1"
     battery_wake: str = "6 seconds"
     battery_storage: str = "40 to 60%"

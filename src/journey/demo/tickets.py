@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import random
+import re
 from dataclasses import dataclass
 
 from journey.demo import style
@@ -176,7 +177,10 @@ def _policy_tickets(w: _Writer, articles: list[Article]) -> list[list[Message]]:
 
 
 def _follow_up(w: _Writer, qa: QA) -> list[Message]:
-    return [_user(f"And one more thing: {w.rng.choice(qa.asks)}"), _assistant(f"{qa.answer} {w.company.sign_off}")]
+    ask = w.rng.choice(qa.asks)
+    if not re.match(r"I\b", ask):
+        ask = ask[0].lower() + ask[1:]
+    return [_user(f"And one more thing: {ask}"), _assistant(f"{qa.answer} {w.company.sign_off}")]
 
 
 def _product_tickets(w: _Writer, data: ShopData) -> list[list[Message]]:
@@ -253,7 +257,7 @@ def _to_line(index: int, conversation: list[Message], company: Company, system_p
     if index % 45 == 7 and len(conversation) == 2:
         record: dict[str, object] = {"prompt": conversation[0]["content"], "completion": conversation[1]["content"]}
     elif index % 16 == 3:
-        system = {"role": "system", "content": system_prompt.format(company=company.name)}
+        system = {"role": "system", "content": system_prompt.replace("{company}", company.name)}
         record = {"messages": [system, *conversation]}
     else:
         record = {"messages": conversation}
