@@ -136,11 +136,23 @@ def load_model(base: str, *, dtype: str = "float32") -> tuple[PreTrainedModel, P
 
 
 def _from_pretrained(factory, source: str, **kwargs):
+    """`factory.from_pretrained`, trying the local cache before the network, with one-sentence errors."""
+    if Path(source).exists():
+        try:
+            return factory.from_pretrained(source, **kwargs)
+        except OSError as exc:
+            raise UserError(f"Could not load the model in {source}: {exc}") from None
+    try:
+        return factory.from_pretrained(source, local_files_only=True, **kwargs)
+    except OSError:
+        if os.environ.get("HF_HUB_OFFLINE", "0").lower() in ("1", "true", "yes"):
+            raise UserError(
+                f"Model '{source}' is not in the local Hugging Face cache and HF_HUB_OFFLINE is set. "
+                "Download it where there is a network, or pass a local folder with --base."
+            ) from None
     try:
         return factory.from_pretrained(source, **kwargs)
-    except OSError as exc:
-        if Path(source).exists():
-            raise UserError(f"Could not load the model in {source}: {exc}") from None
+    except OSError:
         raise UserError(
             f"Model '{source}' is not in the local Hugging Face cache and could not be downloaded "
             "(no network?). Download it where there is a network, or pass a local folder with --base."
