@@ -1,0 +1,104 @@
+"""Live lookups: named, read-only SQL declared in journey.toml, run with parameters found by regex.
+
+Everything that can be checked is checked when the lookups are loaded, so a bad
+lookup stops `chat`/`serve` at start-up with its name rather than failing mid-conversation.
+A parameter value only ever reaches the database as a bound value: it cannot change
+which query runs.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import Engine, TextClause, text
+from sqlalchemy.exc import SQLAlchemyError
+
+from journey.errors import UserError
+from journey.knowledge.context import LookupResult
+from journey.knowledge.database import describe_error, fetch, read_only_engine, read_only_statement
+from journey.workspace import Lookup, Workspace
+
+MAX_ROWS = 20
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class LiveLookup:
+    name: str
+    description: str
+    statement: TextClause
+    patterns: dict[str, re.Pattern[str]]
+    engine: Engine
+
+    def find_params(self, question: str, history: list[dict] | None = None) -> dict[str, str] | None:
+        """Each parameter from the question, else from the latest user message that has it; None if any is missing."""
+        earlier = [m.get("content") or "" for m in reversed(history or []) if m.get("role") == "user"]
+        params = {}
+        for name, pattern in self.patterns.items():
+            value = next((v for t in (question, *earlier) if (v := _match(pattern, name, t)) is not None), None)
+            if value is None:
+                return None
+            params[name] = value
+        return params
+
+    def run(self, params: dict[str, Any]) -> LookupResult:
+        rows = fetch(self.engine, self.statement, params, limit=MAX_ROWS)
+        return LookupResult(self.name, params, rows, self.description)
+
+
+def load_lookups(workspace: Workspace) -> list[LiveLookup]:
+    """Validate and prepare every declared lookup; raise `UserError` naming the first bad one."""
+    return [_load(workspace, lookup) for lookup in workspace.settings.knowledge.lookups]
+
+
+def run_lookups(lookups: list[LiveLookup], question: str, history: list[dict] | None = None) -> list[LookupResult]:
+    """Results of every lookup whose parameters were found; a failing database is logged and skipped."""
+    results = []
+    for lookup in lookups:
+        params = lookup.find_params(question, history)
+        if params is None:
+            continue
+        try:
+            results.append(lookup.run(params))
+        except SQLAlchemyError as exc:
+            log.warning("lookup %r failed: %s", lookup.name, describe_error(exc))
+    return results
+
+
+def _match(pattern: re.Pattern[str], name: str, text: str) -> str | None:
+    """The named group `name`, else the first group, else the whole match."""
+    found = pattern.search(text)
+    if not found:
+        return None
+    if name in pattern.groupindex:
+        return found.group(name)
+    return found.group(1) if pattern.groups else found.group(0)
+
+
+def _load(workspace: Workspace, lookup: Lookup) -> LiveLookup:
+    owner = f"lookup '{lookup.name}'"
+    statement = read_only_statement(lookup.sql, owner)
+    used = set(statement.compile().params)
+    if used != set(lookup.params):
+        raise UserError(
+            f"{owner}: its SQL uses parameters {sorted(used)} but it declares {sorted(lookup.params)}; "
+            "declare one pattern for each :name in the SQL."
+        )
+    patterns = {}
+    for name, regex in lookup.params.items():
+        try:
+            patterns[name] = re.compile(regex)
+        except re.error as exc:
+            raise UserError(f"{owner}: the pattern for :{name} is not a valid regex ({exc}).") from None
+        if patterns[name].fullmatch(""):
+            raise UserError(f"{owner}: the pattern for :{name} matches an empty string, so it would always match.")
+    engine = read_only_engine(workspace.database_url(lookup.database))
+    try:  # compiles the query in the database (unknown tables and columns) without returning rows
+        fetch(engine, text(f"SELECT * FROM ({statement.text}) AS checked WHERE 1 = 0"), dict.fromkeys(used))
+    except SQLAlchemyError as exc:
+        problem = describe_error(exc)
+        raise UserError(f"{owner}: its SQL does not run on database '{lookup.database}' ({problem}).") from None
+    return LiveLookup(lookup.name, lookup.description, statement, patterns, engine)
