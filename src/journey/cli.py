@@ -7,7 +7,7 @@ import os
 import sys
 from importlib import resources
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Literal
 
 import click
 import typer
@@ -103,6 +103,59 @@ def demo(
     from journey.demo_run import run_demo
 
     run_demo(console, directory, questions=questions)
+
+
+@app.command()
+def index(
+    watch: Annotated[
+        bool, typer.Option("--watch", help="Then keep the index in step with the sources until Ctrl-C.")
+    ] = False,
+    interval: Annotated[float, typer.Option(help="Seconds between checks with --watch.", min=0.1)] = 2.0,
+    workspace: WorkspaceOption = None,
+) -> None:
+    """Index knowledge documents and table rows for the augmented set-ups; re-runs only embed what changed."""
+    import threading
+
+    from journey.knowledge import IndexReport, build_index
+    from journey.knowledge import watch as watch_sources
+
+    def show(report: IndexReport) -> None:
+        console.print(f"Index: {report.summary()}", highlight=False)
+        for skipped in report.skipped:
+            err_console.print(f"[yellow]skipped[/] {skipped}", highlight=False)
+
+    ws = _workspace(workspace)
+    show(build_index(ws))
+    if watch:
+        console.print(f"Watching {ws.knowledge_dir} and the table sources every {interval:g}s; Ctrl-C stops.")
+        watch_sources(ws, threading.Event(), interval=interval, on_report=show)
+
+
+@app.command()
+def search(
+    query: Annotated[str, typer.Argument(help="What to look for, e.g. a customer question.")],
+    k: Annotated[int, typer.Option("-k", help="How many passages.", min=1)] = 5,
+    mode: Annotated[
+        Literal["hybrid", "dense", "bm25"], typer.Option(help="hybrid (dense + BM25, fused), dense or bm25.")
+    ] = "hybrid",
+    workspace: WorkspaceOption = None,
+) -> None:
+    """Print the passages retrieval finds for a query, with scores, and any lookups it triggers."""
+    from rich.table import Table
+
+    from journey.knowledge import Knowledge
+    from journey.knowledge.lookups import run_lookups
+
+    knowledge = Knowledge.open(_workspace(workspace))
+    table = Table("#", "score", "title", "text", show_lines=True)
+    table.add_column("id", overflow="fold")
+    for rank, passage in enumerate(knowledge.search(query, k, mode), start=1):
+        table.add_row(str(rank), f"{passage.score:.3f}", passage.title, passage.text, passage.id)
+    console.print(table)
+    for result in run_lookups(knowledge.lookups, query):
+        console.print(f"lookup [bold]{result.name}[/] {result.params}: {len(result.rows)} row(s)", highlight=False)
+        for row in result.rows:
+            console.print(f"  {row}", highlight=False)
 
 
 def main() -> None:
