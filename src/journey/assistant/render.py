@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from rich.console import Console
+from rich.text import Text
 
 from journey.assistant.pipeline import Assistant, Reply
 from journey.errors import UserError
@@ -10,20 +11,17 @@ from journey.errors import UserError
 
 def print_reply(console: Console, reply: Reply) -> None:
     """The answer, then hand-over reason, sources and timing in a dim footer."""
-    if not reply.handed_over or reply.reason is None:
-        console.print(reply.answer, highlight=False, markup=False)
-    else:
-        console.print(f"[bold yellow]{reply.answer}[/]", highlight=False)
+    console.print(Text(reply.answer, style="bold yellow" if reply.handed_over else ""))
     print_footer(console, reply)
 
 
 def print_footer(console: Console, reply: Reply) -> None:
     for warning in reply.warnings:
-        console.print(f"[yellow]warning:[/] {warning}", highlight=False)
+        console.print(Text(f"warning: {warning}", style="yellow"))
     if reply.handed_over:
         console.print(f"[dim]handed over to a human ({reply.reason})[/]")
     for citation in reply.citations:
-        console.print(f"[dim]  source: {citation}[/]", highlight=False, markup=False)
+        console.print(Text(f"  source: {citation}", style="dim"), highlight=False)
     console.print(
         f"[dim]{reply.setup} · {reply.latency_s:.2f} s · {reply.completion_tokens} tokens[/]", highlight=False
     )
@@ -51,7 +49,7 @@ def run_chat(console: Console, assistant: Assistant) -> None:
         try:
             reply = _stream_reply(console, assistant, question, history)
         except UserError as exc:
-            console.print(f"[red]{exc}[/]")
+            console.print(Text(str(exc), style="red"))
             continue
         history += [{"role": "user", "content": reply.question}, {"role": "assistant", "content": reply.answer}]
 
@@ -62,7 +60,7 @@ def _stream_reply(console: Console, assistant: Assistant, question: str, history
         if isinstance(item, Reply):
             console.print()
             if item.handed_over and "".join(streamed).strip() != item.answer:
-                console.print(f"[bold yellow]{item.answer}[/]", highlight=False)
+                console.print(Text(item.answer, style="bold yellow"))
             print_footer(console, item)
             return item
         streamed.append(item)
