@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import re
 from dataclasses import dataclass
 from itertools import pairwise
@@ -19,6 +20,7 @@ _HTML_BLOCKS = re.compile(
     r"^(p|div|li|tr|table|ul|ol|dl|dt|dd|pre|blockquote|section|article|header|footer|nav|aside|main|br|hr)$"
 )
 _HEADING_TAG = re.compile(r"^h[1-6]$")
+logging.getLogger("pypdf").setLevel(logging.ERROR)  # a PDF pypdf cannot repair is reported as skipped
 
 
 class DocumentError(Exception):

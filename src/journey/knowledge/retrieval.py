@@ -35,6 +35,8 @@ class Knowledge:
 
     def search(self, query: str, k: int | None = None, mode: Mode = "hybrid") -> list[Passage]:
         """The `k` (default `top_k`) best passages for `query`, best first; scores are cosine similarities."""
+        if not query.strip():
+            return []
         vector = encode(load_encoder(self.settings.embedding_model), [query])[0]
         return self.store.search(vector, query, k or self.settings.top_k, mode)
 
