@@ -97,12 +97,106 @@ def chat(setup: SetupOption = "as-is", workspace: WorkspaceOption = None) -> Non
 @app.command()
 def demo(
     directory: Annotated[Path, typer.Option("--dir", help="Where the demo workspace lives.")] = Path("demo-workspace"),
-    questions: Annotated[int, typer.Option(help="How many demo questions to ask.")] = 5,
+    quick: Annotated[bool, typer.Option("--quick", help="Fewer questions and training steps (about 5 min).")] = False,
+    retrain: Annotated[bool, typer.Option("--retrain", help="Fine-tune and train again even if done.")] = False,
 ) -> None:
-    """Run the journey on the embedded demo company and print what each step gives."""
+    """Run the whole journey on the demo company: index, evaluate, fine-tune, train, report. Resumable."""
     from journey.demo_run import run_demo
 
-    run_demo(console, directory, questions=questions)
+    run_demo(console, directory, quick=quick, retrain=retrain)
+
+
+@app.command()
+def train(
+    preset: Annotated[str | None, typer.Option(help="Model size: tiny (≈5M), small (≈30M) or base (≈120M).")] = None,
+    max_steps: Annotated[int | None, typer.Option(help="Optimizer steps (a small number: a quick run).")] = None,
+    resume: Annotated[bool, typer.Option("--resume", help="Continue from the last checkpoint.")] = False,
+    instruction_steps: Annotated[
+        int | None, typer.Option(help="Steps of the instruction stage on the tickets (0: none).")
+    ] = None,
+    workspace: WorkspaceOption = None,
+) -> None:
+    """Train a tokenizer and a small Llama model from scratch on data/corpus/ for the scratch set-up."""
+    from journey.train import train as run_training
+
+    ws = _workspace(workspace)
+    report = run_training(ws, preset=preset, max_steps=max_steps, resume=resume, instruction_steps=instruction_steps)
+    perplexity = f"{report.val_perplexity:.2f}" if report.val_perplexity is not None else "n/a"
+    console.print(
+        f"Trained {report.preset} ({report.parameters / 1e6:.1f}M parameters): {report.steps} steps, "
+        f"{report.tokens:,} tokens, {report.tokens_per_second:,.0f} tokens/s, MFU {report.mfu:.1%} of a measured "
+        f"{report.peak_flops / 1e9:,.0f} GFLOP/s ({report.precision}), validation perplexity {perplexity}, "
+        f"{report.seconds:.0f} s.",
+        highlight=False,
+    )
+    for name in report.not_utf8_files:
+        err_console.print(f"[yellow]not UTF-8[/] (decoded with replacement characters): {name}", highlight=False)
+    console.print(f"Model: [bold]{report.output}[/]   run summary: {report.run_dir / 'run.json'}")
+    console.print(f'Next: journey ask --setup scratch -w {ws.root} "..."')
+
+
+RunOption = Annotated[str | None, typer.Option("--run", help="Evaluation run id (default: the latest).")]
+
+
+@app.command()
+def evaluate(
+    setups: Annotated[
+        str | None, typer.Option("--setups", help="Comma-separated set-ups (default: evaluate.setups in journey.toml).")
+    ] = None,
+    limit: Annotated[int | None, typer.Option("--limit", min=1, help="Only the first N questions.")] = None,
+    run: Annotated[
+        str | None,
+        typer.Option("--run", help="Run id to create or add to (default: resume the latest unfinished run, else new)."),
+    ] = None,
+    fresh: Annotated[bool, typer.Option("--fresh", help="Start a new run even if one is unfinished.")] = False,
+    workspace: WorkspaceOption = None,
+) -> None:
+    """Answer data/eval.jsonl with each set-up; score, simulate the support centre and print the journey table."""
+    from journey.evaluate.headline import journey_table
+    from journey.evaluate.runner import evaluate as run_evaluation
+    from journey.evaluate.tables import to_rich
+
+    ws = _workspace(workspace)
+    names = [s.strip() for s in setups.split(",") if s.strip()] if setups else ws.settings.evaluate.setups
+    results = run_evaluation(ws, names, console=console, limit=limit, run_id=run, fresh=fresh)
+    console.print(to_rich(journey_table(ws, results)))
+    console.print(f"Answers and summary in [bold]{results.run.folder}[/]. Next: journey report -w {ws.root}")
+
+
+@app.command()
+def report(run: RunOption = None, workspace: WorkspaceOption = None) -> None:
+    """Write the HTML report (with plots) and the Markdown summary of an evaluation run."""
+    from journey.evaluate.report import write_report
+    from journey.evaluate.runs import find_run
+    from journey.evaluate.tables import to_rich
+
+    ws = _workspace(workspace)
+    written = write_report(ws, find_run(ws, run))
+    console.print(to_rich(written.journey))
+    console.print(f"Report: [bold]{written.html_path}[/]\nSummary: [bold]{written.markdown_path}[/]")
+
+
+@app.command()
+def cost(run: RunOption = None, workspace: WorkspaceOption = None) -> None:
+    """What each stage cost here, answering per 1,000 questions, and estimates at 1B/8B/70B parameters."""
+    from journey.evaluate.report import cost_tables
+    from journey.evaluate.tables import to_rich
+
+    for table in cost_tables(_workspace(workspace), run_id=run).values():
+        console.print(to_rich(table))
+
+
+@app.command()
+def serve(
+    setup: SetupOption = "as-is",
+    host: Annotated[str | None, typer.Option(help="Address to listen on (default: serve.host).")] = None,
+    port: Annotated[int | None, typer.Option(help="Port (default: serve.port).", min=1, max=65535)] = None,
+    workspace: WorkspaceOption = None,
+) -> None:
+    """Serve a set-up: OpenAI-compatible API (/v1), customer chat page (/) and agent inbox (/agent)."""
+    from journey.serve import run_server
+
+    run_server(_workspace(workspace), setup, host=host, port=port)
 
 
 @app.command()

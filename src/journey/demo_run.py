@@ -1,14 +1,46 @@
-"""`journey demo`: the README's main command, run on the embedded demo company."""
+"""`journey demo`: the whole journey on the demo company, end to end — the README's main command.
+
+create the workspace → index → evaluate as-is and augmented → fine-tune → evaluate
+finetuned and finetuned+augmented → train from scratch → evaluate scratch → freshness
+test → report, then the journey table. A second run reuses what the first finished:
+the index is incremental, a finished adapter or model is kept (unless `--retrain` or it
+was made with other demo settings), and answers already in the run are not recomputed.
+"""
 
 from __future__ import annotations
 
-import json
+import importlib
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from rich.console import Console
-from rich.table import Table
+from sqlalchemy import create_engine, text
 
+from journey.evaluate.cost import StageRecord, measured_stages, record_stage
+from journey.evaluate.freshness import FreshnessProbe, load_freshness, run_freshness
+from journey.evaluate.report import Report, write_report
+from journey.evaluate.runner import evaluate
+from journey.evaluate.runs import find_run
+from journey.evaluate.tables import to_rich
 from journey.workspace import CONFIG_NAME, Workspace
+
+
+@dataclass(frozen=True)
+class DemoPlan:
+    """How much of everything the demo does; the stages' keyword arguments are also how a rerun
+    tells whether an existing adapter or model was made with this plan."""
+
+    run_id: str
+    questions: int | None  # None: the whole eval set
+    finetune: dict[str, int]
+    train: dict[str, int]
+
+
+DEFAULT = DemoPlan("demo", None, finetune={"max_steps": 60}, train={"max_steps": 300, "instruction_steps": 100})
+QUICK = DemoPlan("demo-quick", 24, finetune={"max_steps": 10}, train={"max_steps": 40, "instruction_steps": 10})
 
 
 def ensure_demo_workspace(console: Console, directory: Path) -> Workspace:
@@ -21,20 +53,141 @@ def ensure_demo_workspace(console: Console, directory: Path) -> Workspace:
     return Workspace.load(directory)
 
 
-def run_demo(console: Console, directory: Path, *, questions: int = 5) -> None:
-    """Create the demo workspace if needed and ask it a few held-out questions as-is."""
-    from journey.assistant import load_assistant
-
+def run_demo(console: Console, directory: Path, *, quick: bool = False, retrain: bool = False) -> Report:
+    """Run every stage of the journey on the demo workspace and print the journey table."""
+    plan = QUICK if quick else DEFAULT
+    started = time.perf_counter()
     workspace = ensure_demo_workspace(console, directory)
-    lines = [json.loads(line) for line in workspace.eval_path.read_text(encoding="utf-8").splitlines() if line]
-    picked = lines[:: max(1, len(lines) // questions)][:questions]
-    assistant = load_assistant(workspace, "as-is")
-    table = Table(title="as-is answers to held-out demo questions", show_lines=True)
-    for column in ("question", "answer", "expected facts", "seconds"):
-        table.add_column(column)
-    for item in picked:
-        reply = assistant.answer(item["question"])
-        table.add_row(
-            item["question"], reply.answer, ", ".join(item["facts"]) or "(hand-over)", f"{reply.latency_s:.1f}"
+
+    def evaluate_setups(setups: list[str]) -> None:
+        _heading(console, f"evaluate {', '.join(setups)}")
+        evaluate(workspace, setups, console=console, limit=plan.questions, run_id=plan.run_id)
+
+    _heading(console, "index")
+    index_stage(console, workspace)
+    evaluate_setups(["as-is", "augmented"])
+    _heading(console, "fine-tune")
+    if finetune_stage(console, workspace, plan, retrain=retrain):
+        evaluate_setups(["finetuned", "finetuned+augmented"])
+    _heading(console, "train from scratch")
+    if train_stage(console, workspace, plan, retrain=retrain):
+        evaluate_setups(["scratch"])
+    _heading(console, "freshness test")
+    freshness_stage(console, workspace)
+    _heading(console, "report")
+    report = write_report(workspace, find_run(workspace, plan.run_id))
+    console.print(to_rich(report.journey))
+    console.print(f"Report: [bold]{report.html_path}[/]\nSummary: [bold]{report.markdown_path}[/]")
+    console.print(f"The demo took {(time.perf_counter() - started) / 60:.1f} min.")
+    return report
+
+
+def index_stage(console: Console, workspace: Workspace) -> None:
+    """Bring the index up to date; record its cost when it did embedding work."""
+    from journey.knowledge import build_index
+    from journey.knowledge.embeddings import load_encoder
+
+    report = build_index(workspace)
+    console.print(report.summary(), highlight=False)
+    if report.chunks_embedded:
+        settings = workspace.settings.knowledge
+        encoder = load_encoder(settings.embedding_model)
+        record_stage(
+            workspace,
+            StageRecord(
+                stage="index",
+                seconds=report.seconds,
+                hardware=workspace.settings.cost.hardware,
+                tokens=report.chunks_embedded * settings.chunk_tokens,
+                parameters=sum(p.numel() for p in encoder.parameters()),
+                detail=f"{report.chunks_embedded} chunks embedded (tokens: at most {settings.chunk_tokens} each)",
+            ),
         )
-    console.print(table)
+
+
+def finetune_stage(console: Console, workspace: Workspace, plan: DemoPlan, *, retrain: bool) -> bool:
+    """Fine-tune unless an adapter made with this plan exists; False when fine-tuning is not available."""
+    run = _public_function("journey.finetune", "finetune")
+    if run is None:
+        console.print("[yellow]skipped: journey.finetune not available yet[/]")
+        return False
+    from journey.assistant.setups import adapter_path
+
+    return _train_once(console, workspace, "finetune", adapter_path(workspace), plan.finetune, retrain, run)
+
+
+def train_stage(console: Console, workspace: Workspace, plan: DemoPlan, *, retrain: bool) -> bool:
+    """Train from scratch unless a model made with this plan exists; False when training is not available."""
+    run = _public_function("journey.train", "train")
+    if run is None:
+        console.print("[yellow]skipped: journey.train not available yet[/]")
+        return False
+    from journey.assistant.setups import scratch_path
+
+    return _train_once(console, workspace, "train", scratch_path(workspace), plan.train, retrain, run)
+
+
+def _train_once(
+    console: Console,
+    workspace: Workspace,
+    stage: str,
+    output: Path,
+    arguments: dict[str, int],
+    retrain: bool,
+    run: Callable[..., Any],
+) -> bool:
+    """Run a training stage (it writes its own run.json for the cost step) unless its output can be reused."""
+    previous = measured_stages(workspace).get(stage)
+    same_plan = previous is not None and all(previous.settings.get(k) == v for k, v in arguments.items())
+    if output.is_dir() and same_plan and not retrain:
+        console.print(f"reusing {output} ({previous.detail}); --retrain to redo it")
+        return True
+    run(workspace, **arguments)
+    return True
+
+
+def freshness_stage(console: Console, workspace: Workspace) -> None:
+    """Change a product's price and see which set-ups answer the new one (skipped if already measured)."""
+    from journey.assistant import available_setups
+
+    setups = [s for s in available_setups(workspace) if s != "as-is"]
+    done = load_freshness(workspace)
+    if done and set(setups) <= set(done["answers"]):
+        console.print("reusing the freshness test already measured")
+        return
+    result = run_freshness(workspace, demo_probe(workspace), setups)
+    for setup, answer in result["answers"].items():
+        verdict = "new value" if answer["new_value"] else "old value" if answer["old_value"] else "neither value"
+        console.print(f"{setup:<22} {verdict}", highlight=False)
+
+
+def demo_probe(workspace: Workspace) -> FreshnessProbe:
+    """Raise the price of the first catalogue product by 10.00."""
+    engine = create_engine(workspace.database_url("shop"))
+    with engine.connect() as connection:
+        sku, name, price = connection.execute(text("SELECT sku, name, price FROM products ORDER BY sku")).first()
+    engine.dispose()
+    new_price = round(price + 10, 2)
+    return FreshnessProbe(
+        database="shop",
+        table="products",
+        key_column="sku",
+        key=sku,
+        column="price",
+        old_value=price,
+        new_value=new_price,
+        question=f"How much does the {name} cost?",
+        old_fact=f"{price:.2f}",
+        new_fact=f"{new_price:.2f}",
+    )
+
+
+def _public_function(module: str, name: str) -> Callable[..., Any] | None:
+    try:
+        return getattr(importlib.import_module(module), name, None)
+    except ImportError:
+        return None
+
+
+def _heading(console: Console, title: str) -> None:
+    console.rule(f"[bold]{title}")

@@ -1,0 +1,152 @@
+"""The tables a reader looks at first: the seed's journey, measured; accuracy by category; example answers."""
+
+from __future__ import annotations
+
+from journey.evaluate.cost import inference_costs, measured_stages, setup_cost
+from journey.evaluate.results import Results
+from journey.evaluate.simulation import BASELINE
+from journey.evaluate.tables import TextTable, minutes, pct
+from journey.workspace import Workspace
+
+MAX_EXAMPLES = 6
+MAX_ANSWER_CHARS = 400
+
+
+def journey_table(workspace: Workspace, results: Results) -> TextTable:
+    """set-up | correct | resolved by bot | hand-over P/R | avg response time (sim.) | satisfaction (sim.) | cost."""
+    stages = measured_stages(workspace)
+    costs = inference_costs(workspace, results.run)
+    table = TextTable(
+        "The journey, measured on this workspace",
+        [
+            "set-up",
+            "correct",
+            "resolved by bot",
+            "hand-over P/R",
+            "avg response time (sim.)",
+            "satisfaction (sim.)",
+            "cost",
+        ],
+    )
+    baseline = results.simulation[BASELINE]
+    table.rows.append(
+        [
+            BASELINE,
+            "—",
+            "0%",
+            "—",
+            _response(baseline),
+            pct(baseline.satisfaction),
+            f"{workspace.settings.simulation.agents} agents",
+        ]
+    )
+    for setup in results.setups:
+        overall = results.metrics[setup]["overall"]
+        sim = results.simulation[setup]
+        table.rows.append(
+            [
+                setup,
+                pct(overall["correct"]),
+                pct(overall["resolved_by_bot"]),
+                f"{_ratio(overall['handover_precision'])} / {_ratio(overall['handover_recall'])}",
+                _response(sim),
+                pct(sim.satisfaction),
+                setup_cost(workspace, setup, costs.get(setup), stages),
+            ]
+        )
+    n = max((results.metrics[s]["overall"]["n"] for s in results.setups), default=0)
+    table.notes += [
+        f"correct, resolved by bot, hand-over precision/recall: measured on {n} questions (run {results.run.id}).",
+        "response time and satisfaction: simulated from the measured outcomes; assumptions, not measurements:",
+        *results.assumptions,
+        f"cost: measured wall-clock priced at {workspace.settings.cost.hardware}, per 1,000 questions, plus the "
+        "one-off stages each set-up needs (index, fine-tune, train).",
+    ]
+    return table
+
+
+def category_table(results: Results) -> TextTable:
+    """Share correct per category and set-up."""
+    categories = sorted({c for s in results.setups for c in results.metrics[s]["categories"]})
+    table = TextTable("Correct answers by category", ["category", *results.setups])
+    for category in categories:
+        cells = []
+        for setup in results.setups:
+            metrics = results.metrics[setup]["categories"].get(category)
+            cells.append(f"{pct(metrics['correct'])} of {metrics['n']}" if metrics else "n/a")
+        table.rows.append([category, *cells])
+    return table
+
+
+def detail_table(results: Results) -> TextTable:
+    """The other measured metrics per set-up."""
+    table = TextTable(
+        "More measurements per set-up",
+        [
+            "set-up",
+            "fact recall",
+            "answers with ungrounded facts",
+            "handed over",
+            "latency p50 / p95",
+            "tokens/s",
+            "questions/min",
+            "judge",
+        ],
+    )
+    for setup in results.setups:
+        m = results.metrics[setup]["overall"]
+        table.rows.append(
+            [
+                setup,
+                pct(m["fact_recall"]),
+                f"{pct(m['hallucination_rate'])} ({m['hallucinated_facts']} facts)",
+                pct(m["handed_over"]),
+                f"{m['latency_p50_s']:.2f} s / {m['latency_p95_s']:.2f} s",
+                _number(m["tokens_per_s"]),
+                _number(m["questions_per_min"]),
+                pct(m["judge"]),
+            ]
+        )
+    table.notes.append(
+        "Ungrounded facts: prices, amounts, dates and codes in an answer found in neither the question, "
+        "the context given to the model nor the reference answer."
+    )
+    return table
+
+
+def examples_table(results: Results) -> TextTable:
+    """One question per category, answered by every set-up side by side."""
+    answers = {(r.id, setup): (r, s) for setup in results.setups for _, r, s in results.scored[setup]}
+    table = TextTable("Example answers", ["question", "expected", *results.setups])
+    seen: set[str] = set()
+    for item in results.evalset.items:
+        if item.category in seen or not all((item.id, s) in answers for s in results.setups):
+            continue
+        seen.add(item.category)
+        expected = "hand over" if item.escalate else ", ".join(item.facts) or "an answer (no facts given)"
+        cells = []
+        for setup in results.setups:
+            record, score = answers[(item.id, setup)]
+            mark = "✓" if score.correct else "✗"
+            over = " [handed over]" if record.handed_over else ""
+            cells.append(f"{mark}{over} {_clip(record.answer)}")
+        table.rows.append([f"[{item.category}] {item.question}", expected, *cells])
+        if len(table.rows) == MAX_EXAMPLES:
+            break
+    return table
+
+
+def _response(sim) -> str:
+    return f"{minutes(sim.avg_response_min)} (p90 {sim.p90_response_min:.0f})"
+
+
+def _ratio(value: float | None) -> str:
+    return "n/a" if value is None else f"{value:.2f}"
+
+
+def _number(value: float | None) -> str:
+    return "n/a" if value is None else f"{value:.1f}"
+
+
+def _clip(text: str) -> str:
+    return text if len(text) <= MAX_ANSWER_CHARS else text[: MAX_ANSWER_CHARS - 1] + "…"

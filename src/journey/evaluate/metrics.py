@@ -1,0 +1,143 @@
+"""Score answers against the eval set and aggregate the scores per set-up and per category.
+
+Outcomes (the right one depends on the question):
+- `escalate: true` — correct when the assistant hands over;
+- with facts — correct when it answers (no hand-over) and states every fact;
+- without facts — scored on the hand-over decision only: correct when it answers.
+Resolved by the bot = answered and correct. Hand-over precision/recall treat
+"handed over" as the prediction and `escalate` as the truth.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import asdict, dataclass
+
+import numpy as np
+
+from journey.assistant.prompts import render_context
+from journey.evaluate.evalset import EvalItem
+from journey.evaluate.facts import contains_fact, ungrounded
+from journey.evaluate.runs import AnswerRecord
+
+
+@dataclass(frozen=True)
+class Score:
+    """How one answer did on one question."""
+
+    correct: bool
+    resolved: bool
+    handed_over: bool
+    escalate: bool
+    fact_recall: float | None  # None when the question has no facts to check
+    missing_facts: tuple[str, ...]
+    hallucinated: tuple[str, ...]  # prices, amounts, dates, codes found in no source
+
+
+def score(item: EvalItem, record: AnswerRecord) -> Score:
+    """Score one answer: facts, hand-over decision and grounding."""
+    missing = tuple(fact for fact in item.facts if not contains_fact(record.answer, fact))
+    recall = 1 - len(missing) / len(item.facts) if item.facts and not item.escalate else None
+    correct = record.handed_over if item.escalate else not record.handed_over and not missing
+    hallucinated: tuple[str, ...] = ()
+    if not record.handed_over:
+        sources = (record.question, item.reference, render_context(record.context()))
+        hallucinated = tuple(fact.text for fact in ungrounded(record.answer, *sources))
+    return Score(
+        correct=correct,
+        resolved=correct and not record.handed_over,
+        handed_over=record.handed_over,
+        escalate=item.escalate,
+        fact_recall=recall,
+        missing_facts=missing,
+        hallucinated=hallucinated,
+    )
+
+
+@dataclass(frozen=True)
+class Metrics:
+    """Aggregate scores of a group of answers (one set-up, optionally one category)."""
+
+    n: int
+    correct: float
+    resolved_by_bot: float
+    fact_recall: float | None
+    hallucination_rate: float | None  # share of given answers (not hand-overs) with an ungrounded fact
+    hallucinated_facts: int
+    handed_over: float
+    handover_precision: float | None
+    handover_recall: float | None
+    latency_p50_s: float
+    latency_p95_s: float
+    tokens_per_s: float | None
+    questions_per_min: float | None
+    judge: float | None = None  # mean LLM-as-judge score in [0, 1], when a judge is configured
+
+    def as_dict(self) -> dict[str, float | int | None]:
+        return asdict(self)
+
+
+Judgements = dict[tuple[str, str, str], float]
+
+
+def aggregate(rows: list[tuple[AnswerRecord, Score]], judge: Judgements | None = None) -> Metrics:
+    """Metrics over `rows`; `judge` maps (question id, set-up, fingerprint) to a judge score in [0, 1]."""
+    scores = [s for _, s in rows]
+    records = [r for r, _ in rows]
+    answered = [s for s in scores if not s.handed_over]
+    recalls = [s.fact_recall for s in scores if s.fact_recall is not None]
+    true_positive = sum(s.handed_over and s.escalate for s in scores)
+    predicted = sum(s.handed_over for s in scores)
+    actual = sum(s.escalate for s in scores)
+    latencies = [r.latency_s for r in records]
+    wall = sum(r.wall_s for r in records)
+    judged = [judge[key] for r in records if judge and (key := (r.id, r.setup, r.fingerprint)) in judge]
+    return Metrics(
+        n=len(rows),
+        correct=_share(s.correct for s in scores),
+        resolved_by_bot=_share(s.resolved for s in scores),
+        fact_recall=float(np.mean(recalls)) if recalls else None,
+        hallucination_rate=_share(bool(s.hallucinated) for s in answered) if answered else None,
+        hallucinated_facts=sum(len(s.hallucinated) for s in scores),
+        handed_over=_share(s.handed_over for s in scores),
+        handover_precision=true_positive / predicted if predicted else None,
+        handover_recall=true_positive / actual if actual else None,
+        latency_p50_s=float(np.percentile(latencies, 50)) if latencies else 0.0,
+        latency_p95_s=float(np.percentile(latencies, 95)) if latencies else 0.0,
+        tokens_per_s=sum(r.completion_tokens for r in records) / wall if wall else None,
+        questions_per_min=60 * len(records) / wall if wall else None,
+        judge=float(np.mean(judged)) if judged else None,
+    )
+
+
+def _share(flags: Iterable[bool]) -> float:
+    values = list(flags)
+    return sum(values) / len(values) if values else 0.0
+
+
+Scored = list[tuple[EvalItem, AnswerRecord, Score]]
+
+
+def score_run(items: list[EvalItem], records: list[AnswerRecord]) -> dict[str, Scored]:
+    """Score every record whose question is in `items`, grouped by set-up."""
+    by_id = {item.id: item for item in items}
+    grouped: dict[str, Scored] = defaultdict(list)
+    for record in records:
+        if (item := by_id.get(record.id)) is not None:
+            grouped[record.setup].append((item, record, score(item, record)))
+    return dict(grouped)
+
+
+def summarise(scored: dict[str, Scored], judge: Judgements | None = None) -> dict[str, dict]:
+    """Per set-up: overall metrics and metrics per category (plain dicts, ready for JSON)."""
+    summary = {}
+    for setup, triples in scored.items():
+        categories: dict[str, list[tuple[AnswerRecord, Score]]] = defaultdict(list)
+        for item, record, s in triples:
+            categories[item.category].append((record, s))
+        summary[setup] = {
+            "overall": aggregate([(r, s) for _, r, s in triples], judge).as_dict(),
+            "categories": {c: aggregate(rows, judge).as_dict() for c, rows in sorted(categories.items())},
+        }
+    return summary

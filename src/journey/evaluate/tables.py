@@ -1,0 +1,92 @@
+"""Plain tables rendered three ways — terminal (rich), Markdown and HTML — from one definition.
+
+Every cell is text from users or models at some point, so the Markdown and HTML
+renderers escape it: `<script>` in an answer shows as text, never runs.
+"""
+
+from __future__ import annotations
+
+import html
+from dataclasses import dataclass, field
+
+from rich.markup import escape as rich_escape
+from rich.table import Table
+
+
+@dataclass
+class TextTable:
+    """A titled table of text cells with optional notes printed under it."""
+
+    title: str
+    columns: list[str]
+    rows: list[list[str]] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+
+def to_rich(table: TextTable) -> Table:
+    out = Table(title=table.title, caption="\n".join(table.notes) or None, caption_justify="left")
+    for column in table.columns:
+        out.add_column(column, overflow="fold")
+    for row in table.rows:
+        out.add_row(*(rich_escape(cell) for cell in row))
+    return out
+
+
+def to_markdown(table: TextTable) -> str:
+    lines = [f"### {md_escape(table.title)}", ""] if table.title else []
+    lines.append("| " + " | ".join(md_escape(c) for c in table.columns) + " |")
+    lines.append("|" + "|".join("---" for _ in table.columns) + "|")
+    lines += ["| " + " | ".join(md_escape(cell) for cell in row) + " |" for row in table.rows]
+    lines += [""] + [f"- {md_escape(note)}" for note in table.notes] if table.notes else []
+    return "\n".join(lines) + "\n"
+
+
+def to_html(table: TextTable) -> str:
+    head = "".join(f"<th>{html.escape(c)}</th>" for c in table.columns)
+    body = "".join("<tr>" + "".join(f"<td>{html.escape(cell)}</td>" for cell in row) + "</tr>" for row in table.rows)
+    notes = "".join(f"<li>{html.escape(note)}</li>" for note in table.notes)
+    title = f"<h3>{html.escape(table.title)}</h3>" if table.title else ""
+    return f"{title}<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>" + (
+        f'<ul class="notes">{notes}</ul>' if notes else ""
+    )
+
+
+def md_escape(text: str) -> str:
+    """Text safe inside a Markdown table cell: HTML escaped, pipes and line breaks neutralised."""
+    return html.escape(text, quote=False).replace("|", "\\|").replace("\n", "<br>")
+
+
+def pct(value: float | None) -> str:
+    return "n/a" if value is None else f"{value:.0%}"
+
+
+def minutes(value: float | None) -> str:
+    return "n/a" if value is None else f"{value:.1f} min"
+
+
+def dollars(value: float | None) -> str:
+    """Money with as many decimals as a small amount needs: $1,234 · $12.30 · $0.0042."""
+    if value is None:
+        return "n/a"
+    if value >= 100:
+        return f"${value:,.0f}"
+    if round(value, 2) >= 0.1:
+        return f"${value:.2f}"
+    return f"${value:.2g}" if value else "$0"
+
+
+def seconds(value: float | None) -> str:
+    """A duration in the unit that reads best: 850 ms · 12.3 s · 4.2 min · 3.1 h."""
+    if value is None:
+        return "n/a"
+    if value < 1:
+        return f"{value * 1000:.0f} ms"
+    if value < 120:
+        return f"{value:.1f} s"
+    if value < 7200:
+        return f"{value / 60:.1f} min"
+    return f"{value / 3600:,.1f} h"
+
+
+def flops(value: float | None) -> str:
+    return "n/a" if value is None else f"{value:.2g}"

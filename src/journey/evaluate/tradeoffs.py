@@ -1,0 +1,92 @@
+"""The seed's qualitative comparison (data needed, maintenance, fresh knowledge), filled from measurements."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from journey.evaluate.cost import Stage, StageRecord, stage_dollars
+from journey.evaluate.tables import TextTable, dollars, seconds
+from journey.io import JsonlProblem, read_jsonl
+from journey.workspace import Workspace
+
+COLUMNS: dict[Stage, tuple[str, tuple[str, ...]]] = {
+    "train": ("training (scratch)", ("scratch",)),
+    "finetune": ("fine-tuning", ("finetuned",)),
+    "index": ("augmentation", ("augmented", "finetuned+augmented")),
+}
+
+
+def tradeoffs_table(
+    workspace: Workspace, stages: dict[Stage, StageRecord], freshness: dict[str, Any] | None
+) -> TextTable:
+    """Rows: data needed, compute here, what an update takes, whether a database change shows up."""
+    table = TextTable("Training vs fine-tuning vs augmentation, measured here", ["", *(c for c, _ in COLUMNS.values())])
+    table.rows.append(["data needed (this workspace)", _corpus(workspace), _tickets(workspace), _knowledge(workspace)])
+    table.rows.append(["compute here", *(_compute(workspace, stages.get(stage)) for stage in COLUMNS)])
+    reindex = freshness["reindex_seconds"] if freshness else None
+    table.rows.append(
+        [
+            "updating to new information",
+            _redo("re-train", stages.get("train")),
+            _redo("re-fine-tune", stages.get("finetune")),
+            f"incremental re-index: {seconds(reindex)}; live lookups: nothing to do"
+            if freshness
+            else "incremental re-index (not measured)",
+        ]
+    )
+    table.rows.append(["answers a changed database value", *(_fresh(freshness, s) for _, s in COLUMNS.values())])
+    if freshness:
+        probe = freshness["probe"]
+        table.notes.append(
+            f"Freshness test: {probe['table']}.{probe['column']} of {probe['key']} changed from {probe['old_fact']} "
+            f'to {probe["new_fact"]}, then asked: "{probe["question"]}"'
+        )
+    return table
+
+
+def _compute(workspace: Workspace, record: StageRecord | None) -> str:
+    if record is None:
+        return "did not run"
+    return f"{seconds(record.seconds)}, {dollars(stage_dollars(workspace, record))} ({record.hardware})"
+
+
+def _redo(verb: str, record: StageRecord | None) -> str:
+    return f"{verb}: {seconds(record.seconds)} again" if record else f"{verb} (not measured)"
+
+
+def _fresh(freshness: dict[str, Any] | None, setups: tuple[str, ...]) -> str:
+    if not freshness:
+        return "not tested"
+    cells = []
+    for setup in setups:
+        answer = freshness["answers"].get(setup)
+        if answer is None:
+            continue
+        if answer["new_value"]:
+            verdict = "new value"
+        elif answer["old_value"]:
+            verdict = "old value"
+        else:
+            verdict = "neither value" + (" (handed over)" if answer["handed_over"] else "")
+        cells.append(f"{setup}: {verdict}")
+    return "; ".join(cells) or "not tested"
+
+
+def _corpus(workspace: Workspace) -> str:
+    files = [p for p in workspace.corpus_dir.rglob("*") if p.is_file()] if workspace.corpus_dir.is_dir() else []
+    size = sum(p.stat().st_size for p in files)
+    return f"{len(files)} corpus file(s), {size / 1e6:.1f} MB of text" if files else "no corpus"
+
+
+def _tickets(workspace: Workspace) -> str:
+    if not workspace.tickets_path.is_file():
+        return "no tickets"
+    count = sum(not isinstance(entry, JsonlProblem) for entry in read_jsonl(workspace.tickets_path))
+    return f"{count} support conversations"
+
+
+def _knowledge(workspace: Workspace) -> str:
+    folder = workspace.knowledge_dir
+    documents = sum(p.is_file() for p in folder.rglob("*")) if folder.is_dir() else 0
+    settings = workspace.settings.knowledge
+    return f"{documents} document(s), {len(settings.tables)} table source(s), {len(settings.lookups)} live lookup(s)"

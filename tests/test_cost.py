@@ -1,0 +1,102 @@
+"""Cost: measured stages round-trip, FLOPs formulas, per-1,000-question pricing and the extrapolation table."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from journey.evaluate.cost import (
+    StageRecord,
+    extrapolation_table,
+    inference_costs,
+    measured_stages,
+    record_stage,
+    setup_cost,
+    stages_table,
+)
+from journey.evaluate.runs import AnswerRecord, create_run
+from journey.evaluate.tradeoffs import tradeoffs_table
+from journey.workspace import Workspace
+
+
+@pytest.fixture
+def workspace(tmp_path: Path) -> Workspace:
+    (tmp_path / "journey.toml").write_text('[cost]\nhardware = "box"\nprices_per_hour = { box = 3.6, h100 = 6.0 }\n')
+    return Workspace.load(tmp_path)
+
+
+def test_stage_records_round_trip_and_estimate_flops(workspace: Workspace) -> None:
+    assert measured_stages(workspace) == {}
+    record_stage(workspace, StageRecord(stage="finetune", seconds=100, hardware="box", tokens=1000, parameters=10))
+    record_stage(workspace, StageRecord(stage="index", seconds=10, hardware="unpriced", tokens=50, parameters=4))
+    (workspace.runs_dir / "stages" / "train.json").write_text("{not json")  # skipped, not fatal
+    stages = measured_stages(workspace)
+    assert set(stages) == {"finetune", "index"}
+    assert stages["finetune"].estimated_flops == 6 * 10 * 1000
+    assert stages["index"].estimated_flops == 2 * 4 * 50
+    rows = {row[0]: row for row in stages_table(workspace, stages).rows}
+    assert rows["train"][1] == "did not run"
+    assert rows["finetune"][5] == "$0.10 (box)"
+    assert rows["index"][5] == "n/a (unpriced)"
+
+
+def test_per_thousand_questions_and_setup_cost(workspace: Workspace) -> None:
+    run = create_run(workspace, "r1")
+    run.update_manifest(parameters={"augmented": 1000})
+    run.append(
+        [
+            AnswerRecord(
+                id=f"q{i}",
+                setup="augmented",
+                fingerprint="f",
+                question="q",
+                answer="a",
+                handed_over=False,
+                wall_s=0.5,
+                prompt_tokens=90,
+                completion_tokens=10,
+            )
+            for i in range(4)
+        ]
+    )
+    cost = inference_costs(workspace, run)["augmented"]
+    assert cost.seconds_per_1k == pytest.approx(500)
+    assert cost.flops_per_1k == pytest.approx(2 * 1000 * 100 * 1000)
+    assert cost.dollars_per_1k == pytest.approx(0.5)
+    record_stage(workspace, StageRecord(stage="index", seconds=3600, hardware="box"))
+    assert setup_cost(workspace, "augmented", cost, measured_stages(workspace)) == "$0.50/1k q + $3.60 once"
+    assert setup_cost(workspace, "as-is", None, {}) == "n/a"
+
+
+def test_extrapolation_uses_six_n_d_and_two_n_per_token(workspace: Workspace) -> None:
+    table = extrapolation_table(workspace, tokens_per_question=500, finetune_tokens=None)
+    rows = {(row[0], row[1]): row for row in table.rows}
+    assert ("1B", "fine-tune") not in rows  # no measured fine-tuning tokens: no made-up row
+    assert rows[("1B", "train from scratch")][3] == "1.2e+20"  # 6 · 1e9 · 20e9
+    assert rows[("70B", "answer 1,000 questions")][3] == "7e+16"  # 2 · 70e9 · 500 · 1000
+    assert table.columns[-1] == "h100 ($6/h)" and len(table.columns) == 5  # only priced GPUs
+
+
+def test_tradeoffs_fill_the_seed_rows_from_measurements(workspace: Workspace) -> None:
+    record_stage(workspace, StageRecord(stage="finetune", seconds=120, hardware="box"))
+    freshness = {
+        "probe": {
+            "table": "products",
+            "column": "price",
+            "key": "BK-1",
+            "old_fact": "10.00",
+            "new_fact": "20.00",
+            "question": "How much is the bike?",
+        },
+        "reindex_seconds": 1.5,
+        "answers": {
+            "finetuned": {"new_value": False, "old_value": True, "handed_over": False},
+            "augmented": {"new_value": True, "old_value": False, "handed_over": False},
+        },
+    }
+    table = tradeoffs_table(workspace, measured_stages(workspace), freshness)
+    rows = {row[0]: row[1:] for row in table.rows}
+    assert rows["compute here"][1].startswith("2.0 min")
+    assert rows["updating to new information"][2].startswith("incremental re-index: 1.5 s")
+    assert rows["answers a changed database value"] == ["not tested", "finetuned: old value", "augmented: new value"]
