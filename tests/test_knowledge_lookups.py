@@ -11,7 +11,7 @@ from sqlalchemy.exc import OperationalError
 
 from journey.errors import UserError
 from journey.knowledge.database import read_only_engine
-from journey.knowledge.lookups import LiveLookup, load_lookups, run_lookups
+from journey.knowledge.lookups import LiveLookup, load_lookups, lookup_warnings, run_lookups
 from journey.workspace import Workspace
 from knowledge_workspace import CONFIG, make_workspace
 
@@ -123,3 +123,16 @@ def test_undeclared_or_missing_database_is_a_clear_error(tmp_path: Path) -> None
         load_lookups(workspace)
     with pytest.raises(UserError, match="does not exist"):
         read_only_engine(f"sqlite:///{tmp_path / 'missing.sqlite'}")
+
+
+def test_index_time_warnings_name_bad_and_never_matching_lookups(tmp_path: Path) -> None:
+    sql = "SELECT * FROM orders WHERE order_id = :order_id"
+    workspace = workspace_with(tmp_path, "by_invoice", sql, "order_id = 'INV-\\\\d+'")
+    (workspace.root / "data" / "eval.jsonl").write_text('{"question": "Where is ORD-1001?"}\n', encoding="utf-8")
+
+    assert lookup_warnings(workspace) == [
+        "lookup 'by_invoice': the pattern for :order_id matches none of the 1 customer messages in "
+        "data/eval.jsonl and data/tickets.jsonl, so it may never run."
+    ]
+    broken = workspace_with(tmp_path / "other", "broken", "SELECT * FROM nowhere WHERE id = :order_id")
+    assert any("lookup 'broken'" in warning and "no such table" in warning for warning in lookup_warnings(broken))

@@ -217,6 +217,8 @@ def index(
         console.print(f"Index: {report.summary()}", highlight=False)
         for skipped in report.skipped:
             err_console.print(f"[yellow]skipped[/] {skipped}", highlight=False)
+        for warning in report.warnings:
+            err_console.print(f"[yellow]warning[/] {warning}", highlight=False)
 
     ws = _workspace(workspace)
     show(build_index(ws))

@@ -22,6 +22,7 @@ from sentence_transformers import SentenceTransformer
 from journey.knowledge.chunking import Chunker
 from journey.knowledge.documents import Document, DocumentError
 from journey.knowledge.embeddings import encode, load_encoder
+from journey.knowledge.lookups import lookup_warnings
 from journey.knowledge.sources import Skipped, Unit, take_inventory
 from journey.knowledge.store import TEXT_COLUMN, ChunkStore
 from journey.workspace import KnowledgeSettings, Workspace
@@ -42,6 +43,7 @@ class IndexReport:
     total_chunks: int = 0
     seconds: float = 0.0
     skipped: list[Skipped] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)  # about lookups, which are not indexed but checked here
 
     @property
     def changed(self) -> bool:
@@ -64,7 +66,7 @@ def build_index(workspace: Workspace, *, progress: bool = True) -> IndexReport:
     started = time.perf_counter()
     settings = workspace.settings.knowledge
     inventory = take_inventory(workspace, fingerprint(settings))
-    report = IndexReport(skipped=list(inventory.skipped))
+    report = IndexReport(skipped=list(inventory.skipped), warnings=lookup_warnings(workspace))
 
     store = ChunkStore.open(workspace.index_dir)
     if store is None or store.model != settings.embedding_model:

@@ -17,6 +17,7 @@ from sqlalchemy import Engine, TextClause, text
 from sqlalchemy.exc import SQLAlchemyError
 
 from journey.errors import UserError
+from journey.io import read_jsonl
 from journey.knowledge.context import LookupResult
 from journey.knowledge.database import describe_error, fetch, read_only_engine, read_only_statement
 from journey.workspace import Lookup, Workspace
@@ -54,6 +55,26 @@ def load_lookups(workspace: Workspace) -> list[LiveLookup]:
     return [_load(workspace, lookup) for lookup in workspace.settings.knowledge.lookups]
 
 
+def lookup_warnings(workspace: Workspace) -> list[str]:
+    """Lookups that would be refused at load, and patterns that none of the workspace's own
+    customer messages (data/eval.jsonl questions, data/tickets.jsonl user turns) match."""
+    samples = _customer_messages(workspace)
+    warnings = []
+    for declared in workspace.settings.knowledge.lookups:
+        try:
+            lookup = _load(workspace, declared)
+        except UserError as exc:
+            warnings.append(str(exc))
+            continue
+        for name, pattern in lookup.patterns.items():
+            if samples and not any(pattern.search(text) for text in samples):
+                warnings.append(
+                    f"lookup '{lookup.name}': the pattern for :{name} matches none of the {len(samples)} "
+                    "customer messages in data/eval.jsonl and data/tickets.jsonl, so it may never run."
+                )
+    return warnings
+
+
 def run_lookups(lookups: list[LiveLookup], question: str, history: list[dict] | None = None) -> list[LookupResult]:
     """Results of every lookup whose parameters were found; a failing database is logged and skipped."""
     results = []
@@ -66,6 +87,17 @@ def run_lookups(lookups: list[LiveLookup], question: str, history: list[dict] | 
         except SQLAlchemyError as exc:
             log.warning("lookup %r failed: %s", lookup.name, describe_error(exc))
     return results
+
+
+def _customer_messages(workspace: Workspace) -> list[str]:
+    messages = []
+    for path in (workspace.eval_path, workspace.tickets_path):
+        records = [item[1] for item in read_jsonl(path) if isinstance(item, tuple)] if path.is_file() else []
+        for record in filter(lambda r: isinstance(r, dict), records):
+            messages += [record.get("question"), record.get("prompt")]
+            turns = [t for t in record.get("messages") or [] if isinstance(t, dict) and t.get("role") == "user"]
+            messages += [turn.get("content") for turn in turns]
+    return [m for m in messages if isinstance(m, str)]
 
 
 def _match(pattern: re.Pattern[str], name: str, text: str) -> str | None:

@@ -29,7 +29,8 @@ def watch(
     interval: float = 2.0,
     on_report: Callable[[IndexReport], None] | None = None,
 ) -> None:
-    """Re-index whenever the sources change, until `stop_event` is set; `on_report` hears of each change."""
+    """Re-index whenever the sources change, until `stop_event` is set; `on_report` hears of each run
+    that changed the index."""
     seen: Snapshot = None
     while not stop_event.is_set():
         current = snapshot(workspace)
@@ -40,7 +41,7 @@ def watch(
                 log.warning("indexing failed: %s", exc)
             else:
                 seen = current
-                if on_report and (report.changed or report.skipped):
+                if on_report and report.changed:
                     on_report(report)
         stop_event.wait(interval)
 
