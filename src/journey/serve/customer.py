@@ -1,0 +1,87 @@
+"""The customer's side: the chat page and its API (start, post, read, and a live event stream)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator
+from pathlib import Path as FilePath
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Header, Path, Query
+from fastapi.responses import FileResponse
+from sse_starlette import EventSourceResponse, ServerSentEvent
+from starlette.concurrency import run_in_threadpool
+
+from journey.serve.deps import ServeState, State, rate_limited
+from journey.serve.schemas import CustomerMessage, NewConversation, conversation_view, ensure_size, message_view
+
+STATIC = FilePath(__file__).parent / "static"
+ConversationId = Annotated[str, Path(min_length=1, max_length=64)]
+
+router = APIRouter()
+
+
+@router.get("/", include_in_schema=False)
+def chat_page() -> FileResponse:
+    return FileResponse(STATIC / "index.html")
+
+
+@router.get("/api/info")
+def info(state: State) -> dict:
+    """What the page shows in its header."""
+    return {"company": state.workspace.settings.project.name, "setup": state.conversations.assistant.setup}
+
+
+@router.post("/api/conversations", status_code=201, dependencies=[Depends(rate_limited)])
+async def start_conversation(body: NewConversation, state: State) -> dict:
+    conversation = await state.conversations.start(body.customer)
+    return conversation_view(conversation) | {"messages": []}
+
+
+@router.get("/api/conversations/{conversation_id}")
+def read_conversation(conversation_id: ConversationId, state: State) -> dict:
+    conversation = state.store.conversation(conversation_id)
+    return conversation_view(conversation) | {
+        "messages": [message_view(m) for m in state.store.messages(conversation_id)]
+    }
+
+
+@router.post("/api/conversations/{conversation_id}/messages", status_code=202, dependencies=[Depends(rate_limited)])
+async def post_message(conversation_id: ConversationId, body: CustomerMessage, state: State) -> dict:
+    """Accept a message; the reply (bot tokens, or an agent's message after a hand-over) arrives on /events."""
+    content = ensure_size(body.content, state.settings.max_message_chars)
+    message = await state.conversations.post(conversation_id, content, body.client_id)
+    return message_view(message)
+
+
+@router.get("/api/conversations/{conversation_id}/events")
+async def conversation_events(
+    conversation_id: ConversationId,
+    state: State,
+    after: Annotated[int, Query(ge=0)] = 0,
+    last_event_id: Annotated[str | None, Header()] = None,
+) -> EventSourceResponse:
+    """Server-sent events: `status`, then every `message` after `after` (or the Last-Event-ID on reconnect),
+    then live `delta` (bot tokens), `message` and `status` events."""
+    await run_in_threadpool(state.store.conversation, conversation_id)  # 404 before the stream starts
+    resume = int(last_event_id) if last_event_id and last_event_id.isdigit() else 0
+    return EventSourceResponse(_events(state, conversation_id, max(after, resume)), ping=15)
+
+
+async def _events(state: ServeState, conversation_id: str, after: int) -> AsyncIterator[ServerSentEvent]:
+    with state.hub.subscribe(conversation_id) as queue:
+        conversation = await run_in_threadpool(state.store.conversation, conversation_id)
+        yield _sse("status", {"status": conversation.status, "agent": conversation.agent})
+        for message in await run_in_threadpool(state.store.messages, conversation_id, after=after):
+            yield _sse("message", message_view(message), message.id)
+            after = message.id
+        while (event := await queue.get()) is not None:
+            if event["event"] == "message":
+                if event["id"] <= after:
+                    continue  # already sent from the database
+                after = event["id"]
+            yield _sse(event["event"], event["data"], event.get("id"))
+
+
+def _sse(name: str, data: dict, event_id: int | None = None) -> ServerSentEvent:
+    return ServerSentEvent(data=json.dumps(data), event=name, id=str(event_id) if event_id is not None else None)
