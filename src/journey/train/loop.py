@@ -78,6 +78,7 @@ def fit(
     peak_flops: float | None = None,
     on_eval: Callable[[int, torch.nn.Module], None] | None = None,
     description: str = "training",
+    progress: bool = True,
 ) -> FitResult:
     """Train `model` on `train_data` for `config.max_steps` optimizer steps; write state under `run_dir`."""
     run_dir.mkdir(parents=True, exist_ok=True)
@@ -101,11 +102,11 @@ def fit(
     start, tokens_at_start = time.perf_counter(), state["tokens"]
     train_loss, val_loss = math.nan, None
     interrupted = False
-    progress = _progress(description)
-    task = progress.add_task(description, total=config.max_steps, completed=state["step"], info="")
+    bar = _progress(description, enabled=progress)
+    task = bar.add_task(description, total=config.max_steps, completed=state["step"], info="")
     model.train()
     try:
-        with progress:
+        with bar:
             while state["step"] < config.max_steps:
                 loader = _epoch_loader(accelerator, train_data, collate, config, state)
                 for batch in loader:
@@ -131,7 +132,7 @@ def fit(
                         if on_eval is not None:
                             on_eval(step, accelerator.unwrap_model(model))
                     curve.add(step, train_loss, val_loss, scheduler.get_last_lr()[0], rate)
-                    progress.update(
+                    bar.update(
                         task,
                         completed=step,
                         info=_info(train_loss, val_loss, rate, flops_per_token, peak_flops),
@@ -219,7 +220,7 @@ def _load_checkpoint(accelerator: Accelerator, checkpoint: Path, config: LoopCon
     return saved
 
 
-def _progress(description: str) -> Progress:
+def _progress(description: str, *, enabled: bool) -> Progress:
     return Progress(
         TextColumn(f"[bold]{description}[/]"),
         BarColumn(),
@@ -227,6 +228,7 @@ def _progress(description: str) -> Progress:
         TextColumn("{task.fields[info]}"),
         TimeElapsedColumn(),
         TimeRemainingColumn(),
+        disable=not enabled,
     )
 
 

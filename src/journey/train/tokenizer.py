@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import re
+from collections.abc import Iterable, Iterator
 
+from jinja2.sandbox import ImmutableSandboxedEnvironment
 from tokenizers import Tokenizer, decoders, models, pre_tokenizers, processors, trainers
 from transformers import PreTrainedTokenizerFast
 
@@ -14,10 +16,15 @@ CHATML_TEMPLATE = (
     "{% endfor %}"
     "{% if add_generation_prompt %}{{ '<|im_start|>assistant\n' }}{% endif %}"
 )
+_SPECIAL = re.compile("|".join(re.escape(token) for token in SPECIAL_TOKENS))
 
 
 def train_tokenizer(texts: Iterable[str], *, vocab_size: int) -> PreTrainedTokenizerFast:
-    """A byte-level BPE tokenizer trained on `texts`, ready for chat (ChatML template, EOS = <|im_end|>)."""
+    """A byte-level BPE tokenizer trained on `texts`, ready for chat (ChatML template, EOS = <|im_end|>).
+
+    Special-token strings inside `texts` (chat-formatted tickets) are left out of the
+    statistics, so no merges are spent on pieces of them.
+    """
     tokenizer = Tokenizer(models.BPE())
     tokenizer.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
     tokenizer.decoder = decoders.ByteLevel()
@@ -28,7 +35,7 @@ def train_tokenizer(texts: Iterable[str], *, vocab_size: int) -> PreTrainedToken
         initial_alphabet=pre_tokenizers.ByteLevel.alphabet(),
         show_progress=False,
     )
-    tokenizer.train_from_iterator(texts, trainer=trainer)
+    tokenizer.train_from_iterator(_without_special_tokens(texts), trainer=trainer)
     return PreTrainedTokenizerFast(
         tokenizer_object=tokenizer,
         bos_token="<|im_start|>",
@@ -38,3 +45,14 @@ def train_tokenizer(texts: Iterable[str], *, vocab_size: int) -> PreTrainedToken
         chat_template=CHATML_TEMPLATE,
         model_max_length=2048,
     )
+
+
+def render_chat(messages: list[dict[str, str]]) -> str:
+    """A conversation as the text the chat template makes of it (the same Jinja template, no tokenizer)."""
+    template = ImmutableSandboxedEnvironment().from_string(CHATML_TEMPLATE)
+    return template.render(messages=messages, add_generation_prompt=False)
+
+
+def _without_special_tokens(texts: Iterable[str]) -> Iterator[str]:
+    for text in texts:
+        yield _SPECIAL.sub("\n", text)

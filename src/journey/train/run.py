@@ -1,0 +1,305 @@
+"""`journey train`: setup → main → fit. A tokenizer and a Llama model trained from scratch on the workspace.
+
+setup reads the corpus, trains (or, on --resume, reloads) the tokenizer, packs the
+token stream and builds the model; main runs the shared loop `fit()` with validation
+perplexity and sample generations; then the model is registered at
+`.journey/models/scratch/` (after an optional instruction stage on the tickets) and a
+`run.json` summary is written to `.journey/runs/train-<timestamp>/` for the cost step.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+import shutil
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import torch
+from accelerate import PartialState
+from pydantic import ValidationError
+from transformers import LlamaForCausalLM, PreTrainedModel, PreTrainedTokenizerFast
+
+from journey.assistant.setups import scratch_path
+from journey.errors import UserError
+from journey.io import atomic_directory, atomic_write_json
+from journey.models.loading import cache_root
+from journey.train.corpus import Corpus, load_corpus
+from journey.train.data import Packed, collate, pack
+from journey.train.flops import PeakFlops, flops_per_token, peak_flops
+from journey.train.loop import LoopConfig, fit
+from journey.train.presets import ModelDims, changed_dims, llama_config, model_dims, parameter_count
+from journey.train.samples import SampleWriter
+from journey.train.tokenizer import train_tokenizer
+from journey.workspace import TrainSettings, Workspace
+
+log = logging.getLogger(__name__)
+
+STATE_NAME = "train"  # under .journey/checkpoints/: tokenizer, dimensions, loop checkpoint, curve, samples
+TOKENIZER_DIR = "tokenizer"
+DIMS_FILE = "model_dims.json"
+PRETRAINED_DIR = "pretrained"
+TRAINING_INFO = "journey_training.json"
+
+
+@dataclass
+class TrainReport:
+    """What `journey train` did and cost; also written to the run folder as run.json."""
+
+    preset: str
+    parameters: int
+    steps: int
+    tokens: int
+    tokens_per_second: float
+    mfu: float
+    peak_flops: float  # FLOP/s measured on this machine for the precision trained in
+    precision: str
+    val_perplexity: float | None
+    seconds: float  # wall-clock of the whole command
+    corpus_tokens: int
+    corpus_files: int
+    not_utf8_files: list[str]
+    instruction_steps: int  # 0 when no instruction stage ran
+    output: Path
+    run_dir: Path
+
+
+@dataclass
+class Setup:
+    """Everything `fit()` needs, prepared from the workspace."""
+
+    settings: TrainSettings
+    state_dir: Path
+    corpus: Corpus
+    tokenizer: PreTrainedTokenizerFast
+    dims: ModelDims
+    data: Packed
+    model: LlamaForCausalLM
+    parameters: int
+    peak: PeakFlops
+    bf16: bool
+
+
+def train(
+    workspace: Workspace,
+    *,
+    preset: str | None = None,
+    max_steps: int | None = None,
+    resume: bool = False,
+    instruction_steps: int | None = None,
+    progress: bool = True,
+) -> TrainReport:
+    """Train the scratch model of `workspace` and register it for the scratch set-up."""
+    started = time.perf_counter()
+    settings = _settings(workspace, preset=preset, max_steps=max_steps, instruction_steps=instruction_steps)
+    run = setup(workspace, settings, resume=resume)
+    return main(workspace, run, resume=resume, progress=progress, started=started)
+
+
+def setup(workspace: Workspace, settings: TrainSettings, *, resume: bool) -> Setup:
+    """Read the corpus, get the tokenizer, pack the data and build the model (randomly initialised)."""
+    state = PartialState()
+    state_dir = workspace.checkpoints_dir / STATE_NAME
+    corpus = load_corpus(workspace)
+    dims = model_dims(settings)
+    with state.main_process_first():
+        if resume:
+            _check_resumable(state_dir, dims)
+        elif state.is_main_process:
+            _start_fresh(state_dir, corpus, dims)
+    tokenizer = PreTrainedTokenizerFast.from_pretrained(state_dir / TOKENIZER_DIR)
+    data = pack(
+        corpus.documents,
+        tokenizer,
+        seq_len=settings.seq_len,
+        batch_size=settings.batch_size,
+        val_fraction=settings.val_fraction,
+        seed=settings.seed,
+    )
+    config = llama_config(dims, tokenizer)
+    torch.manual_seed(settings.seed)
+    model = LlamaForCausalLM(config)
+    bf16 = settings.precision == "bfloat16" or (
+        settings.precision == "auto" and state.device.type == "cuda" and torch.cuda.is_bf16_supported()
+    )
+    return Setup(
+        settings=settings,
+        state_dir=state_dir,
+        corpus=corpus,
+        tokenizer=tokenizer,
+        dims=dims,
+        data=data,
+        model=model,
+        parameters=parameter_count(config),
+        peak=peak_flops(cache_root(), state.device),
+        bf16=bf16,
+    )
+
+
+def main(workspace: Workspace, run: Setup, *, resume: bool, progress: bool, started: float) -> TrainReport:
+    """Pretrain with the shared loop, register the model, and write the run summary."""
+    settings, state = run.settings, PartialState()
+    per_token = flops_per_token(run.dims, run.parameters)
+    peak = run.peak.for_precision(run.bf16)
+    loop = LoopConfig(
+        max_steps=settings.max_steps,
+        learning_rate=settings.learning_rate,
+        batch_size=settings.batch_size,
+        warmup_steps=settings.warmup_steps,
+        grad_accum=settings.grad_accum,
+        weight_decay=settings.weight_decay,
+        eval_every=settings.eval_every,
+        checkpoint_every=settings.checkpoint_every,
+        bf16=run.bf16,
+        seed=settings.seed,
+    )
+    samples = SampleWriter(run.tokenizer, workspace.settings, run.corpus.documents[0], run.state_dir, show=progress)
+    result = fit(
+        run.model,
+        run.data.train,
+        collate,
+        loop,
+        run.state_dir,
+        val_data=run.data.val,
+        resume=resume,
+        flops_per_token=per_token,
+        peak_flops=peak,
+        on_eval=samples if state.is_main_process else None,
+        description=f"train {settings.preset}",
+        progress=progress and state.is_main_process,
+    )
+    if result.interrupted:
+        log.warning(
+            "Stopped at step %d of %d; the checkpoint is saved. Continue with `journey train --resume`.",
+            result.steps,
+            settings.max_steps,
+        )
+        raise KeyboardInterrupt
+    tokens_per_second = result.tokens_per_second * state.num_processes
+    report = TrainReport(
+        preset=settings.preset,
+        parameters=run.parameters,
+        steps=result.steps,
+        tokens=result.tokens * state.num_processes,
+        tokens_per_second=tokens_per_second,
+        mfu=tokens_per_second * per_token / (peak * state.num_processes),
+        peak_flops=peak,
+        precision="bfloat16" if run.bf16 else "float32",
+        val_perplexity=math.exp(result.final_val_loss) if result.final_val_loss is not None else None,
+        seconds=0.0,
+        corpus_tokens=run.data.tokens,
+        corpus_files=run.corpus.files,
+        not_utf8_files=run.corpus.not_utf8,
+        instruction_steps=0,
+        output=scratch_path(workspace),
+        run_dir=workspace.runs_dir / time.strftime("train-%Y%m%d-%H%M%S"),
+    )
+    if state.is_main_process:
+        report.instruction_steps = _register(workspace, run, report, progress=progress)
+        report.seconds = time.perf_counter() - started
+        _write_run(report, run, per_token)
+    return report
+
+
+def _settings(workspace: Workspace, **overrides: str | int | None) -> TrainSettings:
+    """The workspace's [train] settings with the command line's values on top, validated."""
+    values = workspace.settings.train.model_dump() | {k: v for k, v in overrides.items() if v is not None}
+    try:
+        return TrainSettings.model_validate(values)
+    except ValidationError as exc:
+        problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
+        raise UserError(f"Invalid training option: {problems}") from None
+
+
+def _start_fresh(state_dir: Path, corpus: Corpus, dims: ModelDims) -> None:
+    """Clear an earlier run's state, train the tokenizer and record the model's dimensions."""
+    shutil.rmtree(state_dir, ignore_errors=True)
+    tokenizer = train_tokenizer(corpus.documents, vocab_size=dims.vocab_size)
+    if len(tokenizer) < dims.vocab_size:
+        raise UserError(
+            f"The corpus is too small for a vocabulary of {dims.vocab_size:,} tokens: its "
+            f"{corpus.characters:,} characters only give {len(tokenizer):,}. "
+            f"Add text to data/corpus/, or set train.vocab_size to {len(tokenizer):,} or less."
+        )
+    tokenizer.save_pretrained(state_dir / TOKENIZER_DIR)
+    atomic_write_json(state_dir / DIMS_FILE, dims.describe())
+
+
+def _check_resumable(state_dir: Path, dims: ModelDims) -> None:
+    """Refuse to resume into a model of other dimensions, naming each one that differs."""
+    dims_file = state_dir / DIMS_FILE
+    if not dims_file.is_file() or not (state_dir / TOKENIZER_DIR).is_dir():
+        raise UserError(f"Nothing to resume: no training checkpoint in {state_dir}. Run `journey train` first.")
+    changed = changed_dims(json.loads(dims_file.read_text(encoding="utf-8")), dims)
+    if changed:
+        raise UserError(
+            f"Cannot resume: the model's dimensions differ from the checkpoint's ({', '.join(changed)}). "
+            "Set them back, or train afresh without --resume."
+        )
+
+
+def _register(workspace: Workspace, run: Setup, report: TrainReport, *, progress: bool) -> int:
+    """Write the model the scratch set-up loads; returns the instruction steps run (0 if none)."""
+    steps = run.settings.instruction_steps
+    finetune = _instruction_trainer() if steps else None
+    if steps and not workspace.tickets_path.is_file():
+        log.warning("No %s: the instruction stage is skipped.", workspace.tickets_path.name)
+        finetune = None
+    info = {**asdict(run.dims), "preset": run.settings.preset, "run": report.run_dir.name}
+    if finetune is None:
+        _save_model(run.model, run.tokenizer, report.output, info)
+        return 0
+    pretrained = run.state_dir / PRETRAINED_DIR
+    _save_model(run.model, run.tokenizer, pretrained, info)
+    finetune(
+        workspace,
+        base=str(pretrained),
+        output=report.output,
+        method="full",
+        max_steps=steps,
+        augmentation_aware=False,
+        progress=progress,
+        settings=workspace.settings.finetune.model_copy(update={"bf16": run.bf16}),
+    )
+    return steps
+
+
+def _instruction_trainer() -> Callable[..., object] | None:
+    """`journey.finetune.finetune`, which runs the instruction stage; None until that step exists."""
+    try:
+        from journey.finetune import finetune
+    except ImportError:
+        log.warning("Fine-tuning is not available in this installation: the instruction stage is skipped.")
+        return None
+    return finetune
+
+
+def _save_model(model: PreTrainedModel, tokenizer: PreTrainedTokenizerFast, folder: Path, info: dict) -> None:
+    """A normal Hugging Face model folder (weights, config, tokenizer), replaced in one rename."""
+    model.generation_config.eos_token_id = tokenizer.eos_token_id
+    model.generation_config.pad_token_id = tokenizer.pad_token_id
+    with atomic_directory(folder) as tmp:
+        model.save_pretrained(tmp)
+        tokenizer.save_pretrained(tmp)
+        atomic_write_json(tmp / TRAINING_INFO, info)
+
+
+def _write_run(report: TrainReport, run: Setup, per_token: float) -> None:
+    """run.json (what the cost step prices) beside the loss curve and the samples."""
+    report.run_dir.mkdir(parents=True, exist_ok=True)
+    for name in ("loss.csv", "loss.png", SampleWriter.FILE):
+        if (run.state_dir / name).is_file():
+            shutil.copy2(run.state_dir / name, report.run_dir / name)
+    summary = {
+        **asdict(report),
+        "output": str(report.output),
+        "run_dir": str(report.run_dir),
+        "flops_per_token": per_token,
+        "measured_peak_flops": asdict(run.peak),
+        "dims": asdict(run.dims),
+        "settings": run.settings.model_dump(),
+    }
+    atomic_write_json(report.run_dir / "run.json", summary)
