@@ -78,6 +78,12 @@ def test_a_model_reply_with_the_handover_sentence_is_a_handover() -> None:
     assert reply.handed_over and reply.reason == "model"
 
 
+def test_an_empty_generation_offers_a_human_instead_of_an_empty_answer() -> None:
+    reply = Assistant(SETTINGS, ScriptedBackend("  "), setup="as-is").answer("Where is my parcel?")
+    assert reply.handed_over and reply.reason == "empty"
+    assert reply.answer == SETTINGS.assistant.unknown_message
+
+
 def test_knowledge_off_sends_only_the_question_and_history() -> None:
     backend = ScriptedBackend("Fine.")
     history = [{"role": "user", "content": "hi"}, {"role": "assistant", "content": "hello"}]
@@ -134,7 +140,8 @@ def test_stream_yields_pieces_then_the_reply() -> None:
 def test_the_as_is_setup_answers_with_the_tiny_model(tiny_workspace: Path) -> None:
     assistant = load_assistant(Workspace.load(tiny_workspace), "as-is")
     replies = assistant.answer_batch([("Where is my order?", None), ("My lawyer says hi", None)])
-    assert not replies[0].handed_over and replies[0].completion_tokens > 0 and replies[0].latency_s > 0
+    assert replies[0].completion_tokens > 0 and replies[0].latency_s > 0
+    assert replies[0].reason in (None, "empty")  # a random model may say only whitespace
     assert replies[1].reason == "rule:legal" and replies[1].completion_tokens == 0
 
 

@@ -25,7 +25,7 @@ class Reply:
     question: str
     answer: str
     handed_over: bool
-    reason: str | None = None  # "rule:<name>", "model" or "no-knowledge" when handed over
+    reason: str | None = None  # when handed over: "rule:<name>", "model", "no-knowledge" or "empty"
     context: Context | None = None
     latency_s: float = 0.0
     prompt_tokens: int = 0
@@ -79,7 +79,9 @@ class Assistant:
         if generation.truncated_prompt:
             reply.warnings.append("The conversation was longer than the model's context; its start was cut.")
         lowered = generation.text.lower()
-        if any(phrase.lower() in lowered for phrase in self.settings.assistant.handover_phrases):
+        if not lowered.strip():
+            self._hand_over(reply, "empty", self.settings.assistant.unknown_message)
+        elif any(phrase.lower() in lowered for phrase in self.settings.assistant.handover_phrases):
             self._hand_over(reply, "model")
         else:
             reply.answer = generation.text
