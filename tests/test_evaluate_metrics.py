@@ -127,3 +127,11 @@ def test_evalset_without_usable_questions_is_a_user_error(tmp_path: Path) -> Non
         load_evalset(path)
     with pytest.raises(UserError, match="does not exist"):
         load_evalset(tmp_path / "missing.jsonl")
+
+
+def test_an_answer_that_dumps_the_data_block_is_flagged_not_hidden() -> None:
+    item = EvalItem("a", "Price?", facts=("5.00",))
+    dump = score(item, record("<data>\n[1] Bike\nThe bike costs €5.00.\n</data>"))
+    assert dump.correct and dump.echoed  # the fact is there; the echo is reported beside it
+    assert not score(item, record("It costs €5.")).echoed
+    assert aggregate([(record("x"), dump)]).echoed_context == 1.0

@@ -24,7 +24,7 @@ from journey.evaluate.freshness import FreshnessProbe, load_freshness, run_fresh
 from journey.evaluate.report import Report, write_report
 from journey.evaluate.runner import evaluate
 from journey.evaluate.runs import find_run
-from journey.evaluate.tables import to_rich
+from journey.evaluate.tables import pct, to_rich
 from journey.workspace import CONFIG_NAME, Workspace
 
 
@@ -61,7 +61,13 @@ def run_demo(console: Console, directory: Path, *, quick: bool = False, retrain:
 
     def evaluate_setups(setups: list[str]) -> None:
         _heading(console, f"evaluate {', '.join(setups)}")
-        evaluate(workspace, setups, console=console, limit=plan.questions, run_id=plan.run_id)
+        results = evaluate(workspace, setups, console=console, limit=plan.questions, run_id=plan.run_id)
+        for setup in setups:
+            overall = results.metrics[setup]["overall"]
+            console.print(
+                f"{setup:<22} {pct(overall['correct'])} correct, {pct(overall['resolved_by_bot'])} resolved by the bot",
+                highlight=False,
+            )
 
     _heading(console, "index")
     index_stage(console, workspace)

@@ -86,6 +86,7 @@ def detail_table(results: Results) -> TextTable:
             "set-up",
             "fact recall",
             "answers with ungrounded facts",
+            "answers echoing the context",
             "handed over",
             "latency p50 / p95",
             "tokens/s",
@@ -100,6 +101,7 @@ def detail_table(results: Results) -> TextTable:
                 setup,
                 pct(m["fact_recall"]),
                 f"{pct(m['hallucination_rate'])} ({m['hallucinated_facts']} facts)",
+                pct(m["echoed_context"]),
                 pct(m["handed_over"]),
                 f"{m['latency_p50_s']:.2f} s / {m['latency_p95_s']:.2f} s",
                 _number(m["tokens_per_s"]),
@@ -107,10 +109,12 @@ def detail_table(results: Results) -> TextTable:
                 pct(m["judge"]),
             ]
         )
-    table.notes.append(
+    table.notes += [
         "Ungrounded facts: prices, amounts, dates and codes in an answer found in neither the question, "
-        "the context given to the model nor the reference answer."
-    )
+        "the context given to the model nor the reference answer.",
+        "Echoing the context: the answer repeats the prompt's <data> block; such answers still count as correct "
+        "when they contain every fact, so read this column next to 'correct'.",
+    ]
     return table
 
 

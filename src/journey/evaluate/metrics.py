@@ -16,10 +16,12 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 
-from journey.assistant.prompts import render_context
+from journey.assistant.prompts import CONTEXT_PREAMBLE, render_context
 from journey.evaluate.evalset import EvalItem
 from journey.evaluate.facts import contains_fact, ungrounded
 from journey.evaluate.runs import AnswerRecord
+
+ECHO_MARKERS = ("<data>", "</data>", CONTEXT_PREAMBLE[:40])
 
 
 @dataclass(frozen=True)
@@ -33,6 +35,7 @@ class Score:
     fact_recall: float | None  # None when the question has no facts to check
     missing_facts: tuple[str, ...]
     hallucinated: tuple[str, ...]  # prices, amounts, dates, codes found in no source
+    echoed: bool = False  # the answer repeats the prompt's data block instead of answering from it
 
 
 def score(item: EvalItem, record: AnswerRecord) -> Score:
@@ -44,6 +47,7 @@ def score(item: EvalItem, record: AnswerRecord) -> Score:
     if not record.handed_over:
         sources = (record.question, item.reference, render_context(record.context()))
         hallucinated = tuple(fact.text for fact in ungrounded(record.answer, *sources))
+    echoed = not record.handed_over and any(marker in record.answer for marker in ECHO_MARKERS)
     return Score(
         correct=correct,
         resolved=correct and not record.handed_over,
@@ -52,6 +56,7 @@ def score(item: EvalItem, record: AnswerRecord) -> Score:
         fact_recall=recall,
         missing_facts=missing,
         hallucinated=hallucinated,
+        echoed=echoed,
     )
 
 
@@ -65,6 +70,7 @@ class Metrics:
     fact_recall: float | None
     hallucination_rate: float | None  # share of given answers (not hand-overs) with an ungrounded fact
     hallucinated_facts: int
+    echoed_context: float | None  # share of given answers that repeat the prompt's data block
     handed_over: float
     handover_precision: float | None
     handover_recall: float | None
@@ -100,6 +106,7 @@ def aggregate(rows: list[tuple[AnswerRecord, Score]], judge: Judgements | None =
         fact_recall=float(np.mean(recalls)) if recalls else None,
         hallucination_rate=_share(bool(s.hallucinated) for s in answered) if answered else None,
         hallucinated_facts=sum(len(s.hallucinated) for s in scores),
+        echoed_context=_share(s.echoed for s in answered) if answered else None,
         handed_over=_share(s.handed_over for s in scores),
         handover_precision=true_positive / predicted if predicted else None,
         handover_recall=true_positive / actual if actual else None,

@@ -1,0 +1,67 @@
+"""The freshness test changes one database value, asks every set-up, and always puts the old value back."""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+
+import pytest
+
+from journey.evaluate.freshness import FreshnessProbe, load_freshness, run_freshness
+from journey.knowledge.index import IndexReport
+from journey.workspace import Workspace
+
+
+def shop_workspace(root: Path) -> Workspace:
+    with sqlite3.connect(root / "shop.sqlite") as db:
+        db.execute("CREATE TABLE products (sku TEXT PRIMARY KEY, name TEXT, price REAL)")
+        db.execute("INSERT INTO products VALUES ('BK-1', 'Trail Bike', 10.0)")
+    config = root / "journey.toml"
+    config.write_text(config.read_text() + '\n[knowledge]\ndatabases = { shop = "sqlite:///shop.sqlite" }\n')
+    return Workspace.load(root)
+
+
+def probe() -> FreshnessProbe:
+    return FreshnessProbe(
+        "shop", "products", "sku", "BK-1", "price", 10.0, 20.0, "How much is the Trail Bike?", "10.00", "20.00"
+    )
+
+
+def price(root: Path) -> float:
+    with sqlite3.connect(root / "shop.sqlite") as db:
+        return db.execute("SELECT price FROM products").fetchone()[0]
+
+
+def test_freshness_asks_with_the_new_value_and_restores_the_old(
+    tiny_workspace: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    workspace = shop_workspace(tiny_workspace)
+    seen_during: list[float] = []
+
+    def fake_index(ws: Workspace, *, progress: bool = True) -> IndexReport:
+        seen_during.append(price(tiny_workspace))
+        return IndexReport(updated=1, seconds=0.25)
+
+    monkeypatch.setattr("journey.knowledge.build_index", fake_index)
+    result = run_freshness(workspace, probe(), ["as-is"])
+    assert seen_during == [20.0, 10.0]  # indexed after the change, and again after restoring
+    assert price(tiny_workspace) == 10.0
+    assert result["reindex_seconds"] == 0.25
+    assert set(result["answers"]["as-is"]) == {"answer", "handed_over", "new_value", "old_value"}
+    assert load_freshness(workspace)["probe"]["new_fact"] == "20.00"
+
+
+def test_freshness_restores_the_value_when_answering_fails(
+    tiny_workspace: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    workspace = shop_workspace(tiny_workspace)
+    monkeypatch.setattr("journey.knowledge.build_index", lambda ws, progress=True: IndexReport())
+
+    def broken(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr("journey.assistant.load_assistant", broken)
+    with pytest.raises(KeyboardInterrupt):
+        run_freshness(workspace, probe(), ["as-is"])
+    assert price(tiny_workspace) == 10.0
+    assert load_freshness(workspace) is None
