@@ -100,3 +100,27 @@ def test_tradeoffs_fill_the_seed_rows_from_measurements(workspace: Workspace) ->
     assert rows["compute here"][1].startswith("2.0 min")
     assert rows["updating to new information"][2].startswith("incremental re-index: 1.5 s")
     assert rows["answers a changed database value"] == ["not tested", "finetuned: old value", "augmented: new value"]
+
+
+def test_training_commands_run_json_is_read(workspace: Workspace) -> None:
+    import json
+
+    for stamp, seconds in (("20260101-000000", 50), ("20260102-000000", 70)):
+        folder = workspace.runs_dir / f"finetune-{stamp}"
+        folder.mkdir(parents=True)
+        summary = {
+            "seconds": seconds,
+            "tokens": 2000,
+            "parameters": 100,
+            "flops": 1.2e6,
+            "steps": 5,
+            "settings": {"max_steps": 5},
+        }
+        (folder / "run.json").write_text(json.dumps(summary))
+    (workspace.runs_dir / "train-20260103-000000").mkdir()
+    (workspace.runs_dir / "train-20260103-000000" / "run.json").write_text("{}")  # incomplete: ignored
+    stages = measured_stages(workspace)
+    assert set(stages) == {"finetune"}
+    finetune = stages["finetune"]
+    assert (finetune.seconds, finetune.estimated_flops, finetune.settings) == (70, 1.2e6, {"max_steps": 5})
+    assert finetune.hardware == "box"
