@@ -141,7 +141,7 @@ def test_the_as_is_setup_answers_with_the_tiny_model(tiny_workspace: Path) -> No
     assistant = load_assistant(Workspace.load(tiny_workspace), "as-is")
     replies = assistant.answer_batch([("Where is my order?", None), ("My lawyer says hi", None)])
     assert replies[0].completion_tokens > 0 and replies[0].latency_s > 0
-    assert replies[0].reason in (None, "empty")  # a random model may say only whitespace
+    assert not replies[0].handed_over and replies[0].answer
     assert replies[1].reason == "rule:legal" and replies[1].completion_tokens == 0
 
 

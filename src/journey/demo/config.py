@@ -16,7 +16,7 @@ SYSTEM_PROMPT = (
 
 PRODUCT_QUERY = "SELECT sku, name, category, price, stock, warranty_months, description FROM products"
 PRODUCT_TEMPLATE = (
-    "{name} (SKU {sku}, {category}) costs €{price}. {description} "
+    "{name} (SKU {sku}, {category}) costs €{price:.2f}. {description} "
     "Warranty: {warranty_months} months. Units in stock: {stock}."
 )
 
