@@ -118,12 +118,15 @@ def train(
 ) -> None:
     """Train a tokenizer and a small Llama model from scratch on data/corpus/ for the scratch set-up."""
     from journey.train import train as run_training
+    from journey.train.run import process_state
 
     ws = _workspace(workspace)
     report = run_training(ws, preset=preset, max_steps=max_steps, resume=resume, instruction_steps=instruction_steps)
+    if not process_state().is_main_process:  # under `accelerate launch`, one summary is enough
+        return
     perplexity = f"{report.val_perplexity:.2f}" if report.val_perplexity is not None else "n/a"
     console.print(
-        f"Trained {report.preset} ({report.parameters / 1e6:.1f}M parameters): {report.steps} steps, "
+        f"Trained {report.preset} ({report.parameters:,} parameters): {report.steps} steps, "
         f"{report.tokens:,} tokens, {report.tokens_per_second:,.0f} tokens/s, MFU {report.mfu:.1%} of a measured "
         f"{report.peak_flops / 1e9:,.0f} GFLOP/s ({report.precision}), validation perplexity {perplexity}, "
         f"{report.seconds:.0f} s.",

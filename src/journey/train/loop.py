@@ -173,7 +173,7 @@ def real_tokens(batch: Batch) -> int:
 def evaluate_loss(
     model: torch.nn.Module, data: Dataset, collate: Callable[[list], Batch], batch_size: int, accelerator: Accelerator
 ) -> float:
-    """Mean loss over `data` (weighted by batch), in eval mode; leaves the model in train mode."""
+    """Mean loss over `data` (weighted by batch) across all processes, in eval mode; leaves the model in train mode."""
     model.eval()
     loader = accelerator.prepare(DataLoader(data, batch_size=batch_size, collate_fn=collate))
     total, count = 0.0, 0
@@ -182,6 +182,7 @@ def evaluate_loss(
             total += model(**batch, use_cache=False).loss.item()
         count += 1
     model.train()
+    total, count = accelerator.reduce(torch.tensor([total, count], device=accelerator.device), "sum").tolist()
     return total / max(count, 1)
 
 

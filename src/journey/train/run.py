@@ -20,6 +20,7 @@ from pathlib import Path
 
 import torch
 from accelerate import PartialState
+from accelerate.utils import parse_flag_from_env
 from pydantic import ValidationError
 from transformers import LlamaForCausalLM, PreTrainedModel, PreTrainedTokenizerFast
 
@@ -54,6 +55,7 @@ class TrainReport:
     steps: int
     tokens: int
     tokens_per_second: float
+    flops: float  # tokens × FLOPs per token (6·N plus attention)
     mfu: float
     peak_flops: float  # FLOP/s measured on this machine for the precision trained in
     precision: str
@@ -101,7 +103,7 @@ def train(
 
 def setup(workspace: Workspace, settings: TrainSettings, *, resume: bool) -> Setup:
     """Read the corpus, get the tokenizer, pack the data and build the model (randomly initialised)."""
-    state = PartialState()
+    state = process_state()
     state_dir = workspace.checkpoints_dir / STATE_NAME
     corpus = load_corpus(workspace)
     dims = model_dims(settings)
@@ -141,7 +143,7 @@ def setup(workspace: Workspace, settings: TrainSettings, *, resume: bool) -> Set
 
 def main(workspace: Workspace, run: Setup, *, resume: bool, progress: bool, started: float) -> TrainReport:
     """Pretrain with the shared loop, register the model, and write the run summary."""
-    settings, state = run.settings, PartialState()
+    settings, state = run.settings, process_state()
     per_token = flops_per_token(run.dims, run.parameters)
     peak = run.peak.for_precision(run.bf16)
     loop = LoopConfig(
@@ -185,6 +187,7 @@ def main(workspace: Workspace, run: Setup, *, resume: bool, progress: bool, star
         steps=result.steps,
         tokens=result.tokens * state.num_processes,
         tokens_per_second=tokens_per_second,
+        flops=result.tokens * state.num_processes * per_token,
         mfu=tokens_per_second * per_token / (peak * state.num_processes),
         peak_flops=peak,
         precision="bfloat16" if run.bf16 else "float32",
@@ -202,6 +205,15 @@ def main(workspace: Workspace, run: Setup, *, resume: bool, progress: bool, star
         report.seconds = time.perf_counter() - started
         _write_run(report, run, per_token)
     return report
+
+
+def process_state() -> PartialState:
+    """This process's place in the run — the same state `fit()`'s Accelerator joins.
+
+    CPU processes started by torchrun are one group only when ACCELERATE_USE_CPU is set,
+    which `Accelerator` honours but a bare `PartialState()` does not.
+    """
+    return PartialState(cpu=parse_flag_from_env("ACCELERATE_USE_CPU"))
 
 
 def _settings(workspace: Workspace, **overrides: str | int | None) -> TrainSettings:
