@@ -117,6 +117,10 @@ def test_training_commands_run_json_is_read(workspace: Workspace) -> None:
             "settings": {"max_steps": 5},
         }
         (folder / "run.json").write_text(json.dumps(summary))
+    instruction = workspace.runs_dir / "finetune-20260104-000000"  # journey train's instruction stage
+    instruction.mkdir()
+    scratch = str(workspace.state_dir / "models" / "scratch")
+    (instruction / "run.json").write_text(json.dumps({"seconds": 5, "output": scratch, "settings": {}}))
     (workspace.runs_dir / "train-20260103-000000").mkdir()
     (workspace.runs_dir / "train-20260103-000000" / "run.json").write_text("{}")  # incomplete: ignored
     stages = measured_stages(workspace)

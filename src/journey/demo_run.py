@@ -9,16 +9,17 @@ was made with other demo settings), and answers already in the run are not recom
 
 from __future__ import annotations
 
-import importlib
+import importlib.util
+import subprocess
+import sys
 import time
-from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 from rich.console import Console
 from sqlalchemy import create_engine, text
 
+from journey.errors import UserError
 from journey.evaluate.cost import StageRecord, measured_stages, record_stage
 from journey.evaluate.freshness import FreshnessProbe, load_freshness, run_freshness
 from journey.evaluate.report import Report, write_report
@@ -34,13 +35,15 @@ class DemoPlan:
     tells whether an existing adapter or model was made with this plan."""
 
     run_id: str
-    questions: int | None  # None: the whole eval set
+    questions: int  # the first N questions of the eval set
     finetune: dict[str, int]
     train: dict[str, int]
 
 
-DEFAULT = DemoPlan("demo", None, finetune={"max_steps": 60}, train={"max_steps": 300, "instruction_steps": 100})
-QUICK = DemoPlan("demo-quick", 24, finetune={"max_steps": 10}, train={"max_steps": 40, "instruction_steps": 10})
+# Sized for about 25 minutes on 2 CPU cores by default and 5 with --quick; the eval set's
+# first questions cover every category.
+DEFAULT = DemoPlan("demo", 60, finetune={"max_steps": 40}, train={"max_steps": 300, "instruction_steps": 100})
+QUICK = DemoPlan("demo-quick", 16, finetune={"max_steps": 5}, train={"max_steps": 40, "instruction_steps": 10})
 
 
 def ensure_demo_workspace(console: Console, directory: Path) -> Workspace:
@@ -113,42 +116,38 @@ def index_stage(console: Console, workspace: Workspace) -> None:
 
 def finetune_stage(console: Console, workspace: Workspace, plan: DemoPlan, *, retrain: bool) -> bool:
     """Fine-tune unless an adapter made with this plan exists; False when fine-tuning is not available."""
-    run = _public_function("journey.finetune", "finetune")
-    if run is None:
-        console.print("[yellow]skipped: journey.finetune not available yet[/]")
-        return False
     from journey.assistant.setups import adapter_path
 
-    return _train_once(console, workspace, "finetune", adapter_path(workspace), plan.finetune, retrain, run)
+    return _train_once(console, workspace, "finetune", adapter_path(workspace), plan.finetune, retrain=retrain)
 
 
 def train_stage(console: Console, workspace: Workspace, plan: DemoPlan, *, retrain: bool) -> bool:
     """Train from scratch unless a model made with this plan exists; False when training is not available."""
-    run = _public_function("journey.train", "train")
-    if run is None:
-        console.print("[yellow]skipped: journey.train not available yet[/]")
-        return False
     from journey.assistant.setups import scratch_path
 
-    return _train_once(console, workspace, "train", scratch_path(workspace), plan.train, retrain, run)
+    return _train_once(console, workspace, "train", scratch_path(workspace), plan.train, retrain=retrain)
 
 
 def _train_once(
-    console: Console,
-    workspace: Workspace,
-    stage: str,
-    output: Path,
-    arguments: dict[str, int],
-    retrain: bool,
-    run: Callable[..., Any],
+    console: Console, workspace: Workspace, stage: str, output: Path, arguments: dict[str, int], *, retrain: bool
 ) -> bool:
-    """Run a training stage (it writes its own run.json for the cost step) unless its output can be reused."""
+    """Run `journey <stage>` unless its output can be reused; it writes the run.json the cost step reads.
+
+    Each training stage runs in its own process, as `accelerate launch` would run it: the
+    accelerate state of one stage cannot leak into the next, and its memory is returned.
+    """
+    if importlib.util.find_spec(f"journey.{stage}.run") is None:
+        console.print(f"[yellow]skipped: journey.{stage} not available yet[/]")
+        return False
     previous = measured_stages(workspace).get(stage)
     same_plan = previous is not None and all(previous.settings.get(k) == v for k, v in arguments.items())
     if output.is_dir() and same_plan and not retrain:
         console.print(f"reusing {output} ({previous.detail}); --retrain to redo it")
         return True
-    run(workspace, **arguments)
+    options = [part for key, value in arguments.items() for part in (f"--{key.replace('_', '-')}", str(value))]
+    command = [sys.executable, "-m", "journey", stage, *options, "--workspace", str(workspace.root)]
+    if subprocess.run(command, check=False).returncode != 0:
+        raise UserError(f"`journey {stage}` failed (see above); the demo stops here. Rerun `journey demo` to resume.")
     return True
 
 
@@ -186,13 +185,6 @@ def demo_probe(workspace: Workspace) -> FreshnessProbe:
         old_fact=f"{price:.2f}",
         new_fact=f"{new_price:.2f}",
     )
-
-
-def _public_function(module: str, name: str) -> Callable[..., Any] | None:
-    try:
-        return getattr(importlib.import_module(module), name, None)
-    except ImportError:
-        return None
 
 
 def _heading(console: Console, title: str) -> None:

@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 import time
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, Literal
 
 import numpy as np
@@ -25,12 +26,12 @@ from journey.workspace import Workspace
 
 Stage = Literal["train", "finetune", "index"]
 STAGES: tuple[Stage, ...] = ("train", "finetune", "index")
-SETUP_STAGES: dict[str, tuple[Stage, ...]] = {
-    "scratch": ("train",),
+SETUP_STAGES: dict[str, tuple[Stage, ...]] = {  # in journey order
     "as-is": (),
     "augmented": ("index",),
     "finetuned": ("finetune",),
     "finetuned+augmented": ("finetune", "index"),
+    "scratch": ("train",),
 }
 # Dense bf16 tensor-core peaks (vendor datasheets), keyed like the default price table.
 PEAK_FLOPS = {"a10g": 125e12, "a100-80gb": 312e12, "h100": 989e12}
@@ -63,7 +64,7 @@ class StageRecord(BaseModel):
         return None
 
 
-def stages_dir(workspace: Workspace):
+def stages_dir(workspace: Workspace) -> Path:
     return workspace.runs_dir / "stages"
 
 
@@ -81,7 +82,7 @@ def measured_stages(workspace: Workspace) -> dict[Stage, StageRecord]:
     """
     found: dict[Stage, StageRecord] = {}
     for stage in STAGES:
-        candidates = [_recorded(workspace, stage), _training_run(workspace, stage)]
+        candidates = [_recorded(workspace, stage), None if stage == "index" else _training_run(workspace, stage)]
         known = [record for record in candidates if record is not None]
         if known:
             found[stage] = max(known, key=lambda record: record.recorded)
@@ -97,11 +98,20 @@ def _recorded(workspace: Workspace, stage: Stage) -> StageRecord | None:
 
 
 def _training_run(workspace: Workspace, stage: Stage) -> StageRecord | None:
-    """The newest `run.json` a training command wrote for `stage`, read as a StageRecord."""
+    """The newest `run.json` a training command wrote for `stage`, read as a StageRecord.
+
+    Only runs that wrote what the set-ups load count: `journey train`'s instruction stage
+    is also a fine-tuning run, but its output is the scratch model, not the adapter.
+    """
+    from journey.assistant.setups import adapter_path, scratch_path
+
+    target = {"train": scratch_path, "finetune": adapter_path}[stage](workspace)
     runs = sorted(workspace.runs_dir.glob(f"{stage}-*/run.json")) if workspace.runs_dir.is_dir() else []
     for path in reversed(runs):
         try:
             summary = json.loads(path.read_text(encoding="utf-8"))
+            if "output" in summary and Path(summary["output"]).resolve() != target.resolve():
+                continue
             tokens, parameters = summary.get("tokens"), summary.get("parameters")
             return StageRecord(
                 stage=stage,
