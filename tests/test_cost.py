@@ -72,7 +72,8 @@ def test_per_thousand_questions_and_setup_cost(workspace: Workspace) -> None:
 def test_extrapolation_uses_six_n_d_and_two_n_per_token(workspace: Workspace) -> None:
     table = extrapolation_table(workspace, tokens_per_question=500, finetune_tokens=None)
     rows = {(row[0], row[1]): row for row in table.rows}
-    assert ("1B", "fine-tune") not in rows  # no measured fine-tuning tokens: no made-up row
+    assert ("1B", "fine-tune on this workspace's tickets") not in rows  # nothing measured: no made-up row
+    assert rows[("8B", "fine-tune on 100,000,000 tokens")][3] == "4.8e+18"  # 6 · 8e9 · 1e8
     assert rows[("1B", "train from scratch")][3] == "1.2e+20"  # 6 · 1e9 · 20e9
     assert rows[("70B", "answer 1,000 questions")][3] == "7e+16"  # 2 · 70e9 · 500 · 1000
     assert table.columns[-1] == "h100 ($6/h)" and len(table.columns) == 5  # only priced GPUs

@@ -39,6 +39,7 @@ TRAIN_UTILISATION = 0.40  # model FLOPs utilisation of a well-tuned training job
 INFERENCE_UTILISATION = 0.20  # batched serving; token-by-token decoding is memory-bound
 SIZES = {"1B": 1e9, "8B": 8e9, "70B": 70e9}
 TOKENS_PER_PARAMETER = 20  # compute-optimal pre-training data (Hoffmann et al., 2022)
+LARGE_FINETUNE_TOKENS = 100e6  # a large support history: ~500k conversations of ~200 tokens
 
 
 class StageRecord(BaseModel):
@@ -241,7 +242,8 @@ def extrapolation_table(
     for size, n in SIZES.items():
         steps: list[tuple[str, float | None, float, float]] = [
             ("train from scratch", n * TOKENS_PER_PARAMETER, 6.0, TRAIN_UTILISATION),
-            ("fine-tune", finetune_tokens, 6.0, TRAIN_UTILISATION),
+            ("fine-tune on this workspace's tickets", finetune_tokens, 6.0, TRAIN_UTILISATION),
+            (f"fine-tune on {LARGE_FINETUNE_TOKENS:,.0f} tokens", LARGE_FINETUNE_TOKENS, 6.0, TRAIN_UTILISATION),
             (
                 "answer 1,000 questions",
                 tokens_per_question * 1000 if tokens_per_question else None,
@@ -259,8 +261,9 @@ def extrapolation_table(
                 cells.append(f"{dollars(hours * price(workspace, gpu))} ({_hours(hours)} GPU-h)")
             table.rows.append([size, step, f"{tokens:,.3g}", flops(total), *cells])
     table.notes += [
-        f"Training {TOKENS_PER_PARAMETER} tokens per parameter (compute-optimal); fine-tuning on this workspace's "
-        "measured fine-tuning tokens (scale linearly for more data); answering with the measured tokens per question.",
+        f"Training {TOKENS_PER_PARAMETER} tokens per parameter (compute-optimal); fine-tuning on the tokens measured "
+        "here and on a large support history; answering with the measured tokens per question. Full fine-tuning "
+        "is 6·N·D; LoRA skips the frozen weights' gradients (≈ 4·N·D), so its rows are an upper bound.",
         f"FLOPs: 6·N·D to train, 2·N per token to answer; GPU hours at {TRAIN_UTILISATION:.0%} of peak for training "
         f"and {INFERENCE_UTILISATION:.0%} for serving; peaks (dense bf16): "
         + ", ".join(f"{g} {p / 1e12:g} TFLOP/s" for g, p in PEAK_FLOPS.items())
