@@ -257,6 +257,79 @@ def search(
             console.print(f"  {row}", highlight=False)
 
 
+@app.command()
+def finetune(
+    method: Annotated[str | None, typer.Option(help="lora (an adapter) or full (a whole model folder).")] = None,
+    max_steps: Annotated[
+        int | None, typer.Option(help="Stop after N optimizer steps (a quick run); still saves.", min=1)
+    ] = None,
+    resume: Annotated[bool, typer.Option("--resume", help="Continue from the last checkpoint.")] = False,
+    augmentation_aware: Annotated[
+        bool | None,
+        typer.Option(
+            "--augmentation-aware/--no-augmentation-aware",
+            help="Train with retrieved context in the prompt (default: when there is a knowledge index).",
+        ),
+    ] = None,
+    base: Annotated[str | None, typer.Option(help="Base model (default: model.base).")] = None,
+    output: Annotated[Path | None, typer.Option(help="Where to save (default: .journey/adapters/default).")] = None,
+    lora_r: Annotated[int | None, typer.Option(help="LoRA rank.")] = None,
+    lora_alpha: Annotated[int | None, typer.Option(help="LoRA alpha (scale = alpha / rank).")] = None,
+    learning_rate: Annotated[float | None, typer.Option(help="Peak learning rate.")] = None,
+    epochs: Annotated[float | None, typer.Option(help="Passes over the tickets (without --max-steps).")] = None,
+    workspace: WorkspaceOption = None,
+) -> None:
+    """Fine-tune the base model on data/tickets.jsonl (loss on assistant replies) for the finetuned set-ups."""
+    from journey.finetune import finetune as run_finetune
+    from journey.finetune.run import with_overrides
+
+    ws = _workspace(workspace)
+    flags = {"lora_r": lora_r, "lora_alpha": lora_alpha, "learning_rate": learning_rate, "epochs": epochs}
+    report = run_finetune(
+        ws,
+        base=base,
+        output=output,
+        method=method,
+        max_steps=max_steps,
+        resume=resume,
+        augmentation_aware=augmentation_aware,
+        settings=with_overrides(ws.settings.finetune, **flags),
+    )
+    for skipped in report.skipped:
+        err_console.print(f"[yellow]skipped[/] {skipped}", highlight=False)
+    val = f"{report.val_loss:.3f}" if report.val_loss is not None else "n/a"
+    console.print(
+        f"Fine-tuned {report.base} ({report.method}, {report.trainable_parameters:,} of {report.parameters:,} "
+        f"parameters trained): {report.steps} steps, {report.tokens:,} tokens at {report.tokens_per_second:,.0f} "
+        f"tokens/s ({report.precision}); loss {report.train_loss:.3f}, validation {val}; "
+        f"{report.train_examples} + {report.val_examples} conversations, {report.truncated} cut to seq_len, "
+        f"{len(report.skipped)} skipped; peak memory {report.peak_memory_mb:,.0f} MB; {report.seconds:.0f} s.",
+        highlight=False,
+    )
+    if report.augmentation:
+        mixed = report.augmentation
+        console.print(
+            f"Augmentation-aware: {mixed.with_context} with retrieved context ({mixed.oracle_dropped} of them "
+            f"without the passage holding the answer), {mixed.without_context} without.",
+            highlight=False,
+        )
+    console.print(f"Saved: [bold]{report.output}[/]   run summary: {report.run_dir / 'run.json'}")
+    console.print(f'Next: journey ask --setup finetuned -w {ws.root} "..."')
+
+
+@app.command()
+def merge(
+    output: Annotated[Path, typer.Argument(help="Folder to write the merged model to.")],
+    adapter: Annotated[Path | None, typer.Option(help="Adapter folder (default: .journey/adapters/default).")] = None,
+    workspace: WorkspaceOption = None,
+) -> None:
+    """Merge the LoRA adapter into the base model: a plain model folder for any Hugging Face tool or server."""
+    from journey.finetune import merge as run_merge
+
+    folder = run_merge(_workspace(workspace), output, adapter=adapter)
+    console.print(f"Merged model written to [bold]{folder}[/] (loads with AutoModelForCausalLM.from_pretrained).")
+
+
 def main() -> None:
     """Entry point: user mistakes become one clear message and a non-zero exit, never a traceback."""
     try:

@@ -108,7 +108,7 @@ class FinetuneSettings(Section):
     method: Literal["lora", "full"] = "lora"
     lora_r: int = Field(16, ge=1)
     lora_alpha: int = Field(32, ge=1)
-    lora_dropout: float = Field(0.05, ge=0.0, lt=1.0)
+    lora_dropout: float = Field(0.0, ge=0.0, lt=1.0)
     target_modules: list[str] = Field(
         default_factory=lambda: ["q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"]
     )
@@ -125,7 +125,9 @@ class FinetuneSettings(Section):
     )
     augmented_fraction: float = Field(0.5, ge=0.0, le=1.0, description="Share of examples given context.")
     oracle_drop_fraction: float = Field(0.2, ge=0.0, le=1.0, description="RAFT: share without the gold passage.")
-    bf16: bool = Field(True, description="bfloat16 autocast (fast on GPUs and on CPUs with AMX/AVX-512 BF16).")
+    bf16: bool = Field(
+        True, description="bfloat16 autocast, and a bfloat16 frozen base under LoRA (fast on GPUs and AMX CPUs)."
+    )
     seed: int = 0
 
 

@@ -83,9 +83,9 @@ def fit(
     """Train `model` on `train_data` for `config.max_steps` optimizer steps; write state under `run_dir`."""
     run_dir.mkdir(parents=True, exist_ok=True)
     torch.manual_seed(config.seed)
-    accelerator = Accelerator(
-        mixed_precision="bf16" if config.bf16 else "no", gradient_accumulation_steps=config.grad_accum
-    )
+    # bf16 autocast is applied here, not via Accelerator(mixed_precision=...): accelerate keeps that
+    # setting process-wide and refuses a second fit in the same process with another precision.
+    accelerator = Accelerator(gradient_accumulation_steps=config.grad_accum)
     trainable = [p for p in model.parameters() if p.requires_grad]
     optimizer = torch.optim.AdamW(trainable, lr=config.learning_rate, weight_decay=config.weight_decay)
     scheduler = get_cosine_schedule_with_warmup(optimizer, config.warmup_steps, config.max_steps)
@@ -111,7 +111,8 @@ def fit(
                 loader = _epoch_loader(accelerator, train_data, collate, config, state)
                 for batch in loader:
                     with accelerator.accumulate(model):
-                        loss = model(**batch, use_cache=False).loss
+                        with _autocast(accelerator, config.bf16):
+                            loss = model(**batch, use_cache=False).loss
                         accelerator.backward(loss)
                         if accelerator.sync_gradients:
                             accelerator.clip_grad_norm_(trainable, config.max_grad_norm)
@@ -128,7 +129,9 @@ def fit(
                     rate = (state["tokens"] - tokens_at_start) / elapsed
                     step = state["step"]
                     if val_data is not None and (step % config.eval_every == 0 or step == config.max_steps):
-                        val_loss = evaluate_loss(model, val_data, collate, config.batch_size, accelerator)
+                        val_loss = evaluate_loss(
+                            model, val_data, collate, config.batch_size, accelerator, bf16=config.bf16
+                        )
                         if on_eval is not None:
                             on_eval(step, accelerator.unwrap_model(model))
                     curve.add(step, train_loss, val_loss, scheduler.get_last_lr()[0], rate)
@@ -163,27 +166,44 @@ def fit(
 
 
 def real_tokens(batch: Batch) -> int:
-    """Tokens that are not padding: the attention mask's ones, or every token of a packed batch."""
+    """Tokens that are not padding: the attention mask's ones, or every token of a packed batch.
+
+    A packed batch with position ids is right-padded with position 0, which no sequence ends on:
+    a row's real tokens run up to its last non-zero position.
+    """
     if "attention_mask" in batch:
         return int(batch["attention_mask"].sum())
+    if "position_ids" in batch:
+        positions = batch["position_ids"].flip(-1) != 0
+        return int((positions.shape[-1] - positions.int().argmax(-1)).mul(positions.any(-1)).sum())
     return int(batch["input_ids"].numel())
 
 
 @torch.no_grad()
 def evaluate_loss(
-    model: torch.nn.Module, data: Dataset, collate: Callable[[list], Batch], batch_size: int, accelerator: Accelerator
+    model: torch.nn.Module,
+    data: Dataset,
+    collate: Callable[[list], Batch],
+    batch_size: int,
+    accelerator: Accelerator,
+    *,
+    bf16: bool = False,
 ) -> float:
     """Mean loss over `data` (weighted by batch) across all processes, in eval mode; leaves the model in train mode."""
     model.eval()
     loader = accelerator.prepare(DataLoader(data, batch_size=batch_size, collate_fn=collate))
     total, count = 0.0, 0
     for batch in loader:
-        with accelerator.autocast():
+        with _autocast(accelerator, bf16):
             total += model(**batch, use_cache=False).loss.item()
         count += 1
     model.train()
     total, count = accelerator.reduce(torch.tensor([total, count], device=accelerator.device), "sum").tolist()
     return total / max(count, 1)
+
+
+def _autocast(accelerator: Accelerator, bf16: bool) -> torch.autocast:
+    return torch.autocast(accelerator.device.type, dtype=torch.bfloat16, enabled=bf16)
 
 
 def _epoch_loader(

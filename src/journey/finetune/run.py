@@ -1,0 +1,342 @@
+"""`journey finetune`: setup → main → fit. LoRA or full supervised fine-tuning on the support history.
+
+setup reads the tickets, mixes in the retrieved context (augmentation-aware, RAFT),
+encodes with the base model's chat template (loss on assistant tokens), packs, and
+wraps the model; main runs the shared loop `fit()`, saves the adapter (write then
+rename) with the settings and data hash it was trained on, and writes a `run.json`
+summary to `.journey/runs/finetune-<timestamp>/` for the cost step.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+import resource
+import shutil
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import torch
+from accelerate import PartialState
+from peft import LoraConfig, get_peft_model
+from pydantic import ValidationError
+from transformers import PreTrainedModel, PreTrainedTokenizerBase
+
+from journey.assistant.prompts import system_prompt
+from journey.assistant.setups import adapter_path
+from journey.errors import UserError
+from journey.finetune.adapters import save_trained
+from journey.finetune.contexts import gather_contexts
+from journey.finetune.data import Tickets, read_tickets, split
+from journey.finetune.encode import Encoded, encode
+from journey.finetune.packing import PackedCollator, pack
+from journey.finetune.raft import RaftCounts, mix, pick
+from journey.io import atomic_write_json
+from journey.models.loading import load_model
+from journey.train.loop import LoopConfig, fit
+from journey.workspace import FinetuneSettings, Workspace
+
+log = logging.getLogger(__name__)
+
+PLAN = "finetune_plan.json"  # in the checkpoint folder: what a --resume must match
+
+
+@dataclass
+class FinetuneReport:
+    """What `journey finetune` did and cost; also written to the run folder as run.json."""
+
+    base: str
+    method: str
+    output: Path
+    run_dir: Path
+    steps: int
+    tokens: int  # real (non-padding) tokens trained on, all processes
+    tokens_per_second: float
+    seconds: float  # wall-clock of the whole command
+    fit_seconds: float
+    peak_memory_mb: float
+    train_loss: float
+    val_loss: float | None
+    parameters: int
+    trainable_parameters: int
+    precision: str
+    train_examples: int
+    val_examples: int
+    truncated: int  # conversations longer than seq_len, cut
+    skipped: list[str] = field(default_factory=list)  # "file:line: reason"
+    augmentation: RaftCounts | None = None  # None: trained without context
+
+    @property
+    def flops(self) -> float:
+        """Training compute, ≈ 6·N·D."""
+        return 6 * self.parameters * self.tokens
+
+
+@dataclass
+class Setup:
+    """Everything `fit()` needs, prepared from the workspace."""
+
+    base: str
+    settings: FinetuneSettings
+    output: Path
+    state_dir: Path
+    tickets: Tickets
+    train: list[Encoded]
+    val: list[Encoded]
+    truncated: int
+    skipped: list[str]
+    augmentation: RaftCounts | None
+    model: PreTrainedModel
+    tokenizer: PreTrainedTokenizerBase
+    parameters: int
+    seq_len: int
+
+
+def finetune(
+    workspace: Workspace,
+    *,
+    base: str | None = None,
+    output: Path | None = None,
+    method: str | None = None,
+    max_steps: int | None = None,
+    resume: bool = False,
+    augmentation_aware: bool | None = None,
+    progress: bool = True,
+    settings: FinetuneSettings | None = None,
+) -> FinetuneReport:
+    """Fine-tune `base` (default: model.base) on the workspace's tickets; save to `output` (default: the adapter).
+
+    `settings` (default: journey.toml's [finetune]) is overridden by the other arguments that are given.
+    """
+    started = time.perf_counter()
+    overrides = {"method": method, "max_steps": max_steps}
+    if augmentation_aware is not None:
+        overrides["augmentation_aware"] = "on" if augmentation_aware else "off"
+    run = setup(
+        workspace,
+        with_overrides(settings or workspace.settings.finetune, **overrides),
+        base=base or workspace.settings.model.base,
+        output=output or adapter_path(workspace),
+        resume=resume,
+        progress=progress,
+    )
+    return main(workspace, run, resume=resume, progress=progress, started=started)
+
+
+def with_overrides(settings: FinetuneSettings, **overrides: str | int | None) -> FinetuneSettings:
+    """`settings` with the given (non-None) values on top, validated."""
+    values = settings.model_dump() | {k: v for k, v in overrides.items() if v is not None}
+    try:
+        return FinetuneSettings.model_validate(values)
+    except ValidationError as exc:
+        problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
+        raise UserError(f"Invalid fine-tuning option: {problems}") from None
+
+
+def setup(
+    workspace: Workspace, settings: FinetuneSettings, *, base: str, output: Path, resume: bool, progress: bool
+) -> Setup:
+    """Read, mix, encode and split the tickets; load the base model and wrap it for training."""
+    state = PartialState()
+    tickets = read_tickets(workspace.tickets_path, system_prompt(workspace.settings))
+    conversations = [t.messages for t in tickets.tickets]
+    augmentation = None
+    if _augmentation_on(workspace, settings):
+        chosen = pick(len(conversations), settings.augmented_fraction, settings.seed)
+        with state.main_process_first():
+            gathered = gather_contexts(
+                workspace, [conversations[i] for i in chosen], progress=progress and state.is_main_process
+            )
+        conversations, augmentation = mix(
+            conversations,
+            dict(zip(chosen, gathered, strict=True)),
+            oracle_drop=settings.oracle_drop_fraction,
+            seed=settings.seed,
+        )
+    # Under LoRA the base is frozen: kept in bfloat16 it is never re-cast by autocast (PEFT keeps the adapter in fp32).
+    model, tokenizer = load_model(base, dtype="bfloat16" if settings.bf16 and settings.method == "lora" else "float32")
+    seq_len = min(settings.seq_len, getattr(model.config, "max_position_embeddings", None) or settings.seq_len)
+    encoded, skipped = [], [str(p) for p in tickets.skipped]
+    for ticket, messages in zip(tickets.tickets, conversations, strict=True):
+        example = encode(tokenizer, messages, seq_len)
+        if example is None:
+            skipped.append(f"{tickets.path}:{ticket.line}: no assistant token within the first {seq_len} tokens")
+        else:
+            encoded.append(example)
+    if not encoded:
+        raise UserError(
+            f"No conversation in {tickets.path} has an assistant reply within {seq_len} tokens: "
+            "raise finetune.seq_len, or shorten the system prompt."
+        )
+    train, val = split(encoded, settings.val_fraction, settings.seed)
+    parameters = sum(p.numel() for p in model.parameters())
+    model = _trainable(model, settings)
+    state_dir = workspace.checkpoints_dir / f"finetune-{output.name}"
+    plan = {"base": base, "data_sha256": tickets.sha256, "seq_len": seq_len, **settings.model_dump()}
+    with state.main_process_first():
+        _prepare_state(state_dir, plan, resume=resume, is_main=state.is_main_process)
+    return Setup(
+        base=base,
+        settings=settings,
+        output=output,
+        state_dir=state_dir,
+        tickets=tickets,
+        train=train,
+        val=val,
+        truncated=sum(e.truncated for e in encoded),
+        skipped=skipped,
+        augmentation=augmentation,
+        model=model,
+        tokenizer=tokenizer,
+        parameters=parameters,
+        seq_len=seq_len,
+    )
+
+
+def main(workspace: Workspace, run: Setup, *, resume: bool, progress: bool, started: float) -> FinetuneReport:
+    """Fine-tune with the shared loop, save the result, and write the run summary."""
+    settings, state = run.settings, PartialState()
+    train_rows, val_rows = pack(run.train, run.seq_len), pack(run.val, run.seq_len) if run.val else None
+    rows_per_step = max(1, round(settings.batch_tokens / run.seq_len))
+    grad_accum = max(1, math.ceil(rows_per_step / state.num_processes))
+    rows_per_epoch_step = grad_accum * state.num_processes
+    steps = settings.max_steps or max(1, math.ceil(settings.epochs * len(train_rows) / rows_per_epoch_step))
+    loop = LoopConfig(
+        max_steps=steps,
+        learning_rate=settings.learning_rate,
+        batch_size=1,  # one packed row a micro-batch: no padding at all
+        warmup_steps=round(settings.warmup_fraction * steps),
+        grad_accum=grad_accum,
+        eval_every=settings.eval_every,
+        bf16=settings.bf16,
+        seed=settings.seed,
+    )
+    result = fit(
+        run.model,
+        train_rows,
+        PackedCollator(run.tokenizer.pad_token_id),
+        loop,
+        run.state_dir,
+        val_data=val_rows,
+        resume=resume,
+        flops_per_token=6 * run.parameters,
+        description=f"fine-tune ({settings.method})",
+        progress=progress and state.is_main_process,
+    )
+    if result.interrupted:
+        log.warning("Stopped at step %d of %d; the checkpoint is saved. Continue with --resume.", result.steps, steps)
+        raise KeyboardInterrupt
+    report = FinetuneReport(
+        base=run.base,
+        method=settings.method,
+        output=run.output,
+        run_dir=workspace.runs_dir / time.strftime("finetune-%Y%m%d-%H%M%S"),
+        steps=result.steps,
+        tokens=result.tokens * state.num_processes,
+        tokens_per_second=result.tokens_per_second * state.num_processes,
+        seconds=0.0,
+        fit_seconds=result.seconds,
+        peak_memory_mb=peak_memory_mb(),
+        train_loss=result.final_train_loss,
+        val_loss=result.final_val_loss,
+        parameters=run.parameters,
+        trainable_parameters=sum(p.numel() for p in run.model.parameters() if p.requires_grad),
+        precision="bfloat16 autocast" if settings.bf16 else "float32",
+        train_examples=len(run.train),
+        val_examples=len(run.val),
+        truncated=run.truncated,
+        skipped=run.skipped,
+        augmentation=run.augmentation,
+    )
+    if state.is_main_process:
+        info = {
+            "base": run.base,
+            "method": settings.method,
+            "data": str(run.tickets.path),
+            "data_sha256": run.tickets.sha256,
+            "augmentation_aware": run.augmentation is not None,
+            "steps": result.steps,
+            "settings": settings.model_dump(),
+            "run": report.run_dir.name,
+        }
+        save_trained(run.model, run.tokenizer, run.output, info)
+        report.seconds = time.perf_counter() - started
+        _write_run(report, run)
+    return report
+
+
+def peak_memory_mb() -> float:
+    """Peak memory of this process: GPU memory allocated when on CUDA, else resident set size."""
+    if torch.cuda.is_available():
+        return torch.cuda.max_memory_allocated() / 2**20
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # Linux reports KiB
+
+
+def _augmentation_on(workspace: Workspace, settings: FinetuneSettings) -> bool:
+    """On when asked, or in "auto" mode when the workspace has a knowledge index."""
+    if settings.augmentation_aware == "off":
+        return False
+    if workspace.index_dir.exists():
+        return True
+    if settings.augmentation_aware == "on":
+        raise UserError("Augmentation-aware fine-tuning needs the knowledge index: run `journey index` first.")
+    log.warning("No knowledge index: fine-tuning without context (run `journey index` first for augmentation-aware).")
+    return False
+
+
+def _trainable(model: PreTrainedModel, settings: FinetuneSettings) -> PreTrainedModel:
+    """The model with LoRA adapters on `target_modules`, or itself for a full fine-tune; in train mode."""
+    torch.manual_seed(settings.seed)
+    if settings.method == "lora":
+        config = LoraConfig(
+            r=settings.lora_r,
+            lora_alpha=settings.lora_alpha,
+            lora_dropout=settings.lora_dropout,
+            target_modules=settings.target_modules,
+            task_type="CAUSAL_LM",
+        )
+        try:
+            model = get_peft_model(model, config)
+        except ValueError as exc:
+            raise UserError(f"finetune.target_modules {settings.target_modules} do not fit this model: {exc}") from None
+    model.train()
+    return model
+
+
+def _prepare_state(state_dir: Path, plan: dict, *, resume: bool, is_main: bool) -> None:
+    """Start a fresh checkpoint folder, or check that a resumed run trains the same thing on the same data."""
+    plan_file = state_dir / PLAN
+    if resume:
+        if not plan_file.is_file():
+            raise UserError(f"Nothing to resume: no fine-tuning checkpoint in {state_dir}.")
+        before = json.loads(plan_file.read_text(encoding="utf-8"))
+        changed = [key for key in plan if key != "max_steps" and before.get(key) != plan[key]]
+        if changed:
+            raise UserError(
+                f"Cannot resume: {', '.join(changed)} changed since the checkpoint. "
+                "Set them back, or start afresh without --resume."
+            )
+    elif is_main:
+        shutil.rmtree(state_dir, ignore_errors=True)
+        atomic_write_json(plan_file, plan)
+
+
+def _write_run(report: FinetuneReport, run: Setup) -> None:
+    """run.json (what the cost step prices) beside the loss curve."""
+    report.run_dir.mkdir(parents=True, exist_ok=True)
+    for name in ("loss.csv", "loss.png"):
+        if (run.state_dir / name).is_file():
+            shutil.copy2(run.state_dir / name, report.run_dir / name)
+    summary = {
+        **asdict(report),
+        "output": str(report.output),
+        "run_dir": str(report.run_dir),
+        "flops": report.flops,
+        "flops_per_token": 6 * run.parameters,
+        "seq_len": run.seq_len,
+        "data_sha256": run.tickets.sha256,
+        "settings": run.settings.model_dump(),
+    }
+    atomic_write_json(report.run_dir / "run.json", summary)
