@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, ValidationError
 
 from journey.assistant.pipeline import Reply
 from journey.errors import UserError
@@ -113,14 +113,12 @@ class Run:
         for entry in read_jsonl(self.answers_path):
             if isinstance(entry, JsonlProblem):
                 continue  # a line torn by an interruption; its question is simply answered again
-            record = AnswerRecord.model_validate(entry[1])
+            try:
+                record = AnswerRecord.model_validate(entry[1])
+            except ValidationError:
+                continue  # not an answer line (edited by hand?): answered again too
             latest[(record.id, record.setup)] = record
         return list(latest.values())
-
-    def summary(self) -> dict[str, Any]:
-        if not self.summary_path.is_file():
-            raise UserError(f"Run {self.id} has no summary yet: finish it with `journey evaluate --run {self.id}`.")
-        return json.loads(self.summary_path.read_text(encoding="utf-8"))
 
 
 def append_lines(path: Path, lines: list[str]) -> None:
