@@ -79,7 +79,7 @@ def trained(tmp_path_factory: pytest.TempPathFactory) -> tuple[Workspace, train_
     )
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(train_run, "peak_flops", lambda cache, device: PeakFlops("test", 1e11, 2e11))
-        report = train(workspace, progress=False)
+        report = train(workspace, instruction_steps=2, progress=False)
     return workspace, report
 
 
@@ -112,9 +112,13 @@ def test_explicit_dimensions_override_the_preset() -> None:
         model_dims(TrainSettings(hidden_size=100, num_heads=3))
 
 
-def test_quick_run_writes_a_model_the_assistant_answers_with(trained: tuple[Workspace, train_run.TrainReport]) -> None:
+def test_quick_run_and_instruction_stage_write_a_model_the_assistant_answers_with(
+    trained: tuple[Workspace, train_run.TrainReport],
+) -> None:
     workspace, report = trained
-    assert report.steps == 4 and report.tokens == 4 * 4 * 64
+    assert report.steps == 4 and report.tokens == 4 * 4 * 64 and report.instruction_steps == 2
+    stage = json.loads((report.output / "journey_training.json").read_text())
+    assert stage["method"] == "full" and stage["base"].endswith("checkpoints/train/pretrained")
     assert report.val_perplexity is not None and report.val_perplexity > 1
     assert report.not_utf8_files == ["data/corpus/legacy.txt"]
     summary = json.loads((report.run_dir / "run.json").read_text())

@@ -200,8 +200,8 @@ def main(workspace: Workspace, run: Setup, *, resume: bool, progress: bool, star
         output=scratch_path(workspace),
         run_dir=workspace.runs_dir / time.strftime("train-%Y%m%d-%H%M%S"),
     )
+    report.instruction_steps = _register(workspace, run, report, state, progress=progress)
     if state.is_main_process:
-        report.instruction_steps = _register(workspace, run, report, progress=progress)
         report.seconds = time.perf_counter() - started
         _write_run(report, run, per_token)
     return report
@@ -253,19 +253,24 @@ def _check_resumable(state_dir: Path, dims: ModelDims) -> None:
         )
 
 
-def _register(workspace: Workspace, run: Setup, report: TrainReport, *, progress: bool) -> int:
-    """Write the model the scratch set-up loads; returns the instruction steps run (0 if none)."""
+def _register(workspace: Workspace, run: Setup, report: TrainReport, state: PartialState, *, progress: bool) -> int:
+    """Write the model the scratch set-up loads; returns the instruction steps run (0 if none).
+
+    With an instruction stage, the pretrained model goes to the checkpoint folder and every
+    process joins the fine-tuning run that writes the final one.
+    """
     steps = run.settings.instruction_steps
     finetune = _instruction_trainer() if steps else None
     if steps and not workspace.tickets_path.is_file():
         log.warning("No %s: the instruction stage is skipped.", workspace.tickets_path.name)
         finetune = None
-    info = {**asdict(run.dims), "preset": run.settings.preset, "run": report.run_dir.name}
+    pretrained = report.output if finetune is None else run.state_dir / PRETRAINED_DIR
+    if state.is_main_process:
+        info = {**asdict(run.dims), "preset": run.settings.preset, "run": report.run_dir.name}
+        _save_model(run.model, run.tokenizer, pretrained, info)
+    state.wait_for_everyone()
     if finetune is None:
-        _save_model(run.model, run.tokenizer, report.output, info)
         return 0
-    pretrained = run.state_dir / PRETRAINED_DIR
-    _save_model(run.model, run.tokenizer, pretrained, info)
     finetune(
         workspace,
         base=str(pretrained),
