@@ -6,7 +6,7 @@ the first load converts the embedded GGUF once, ~20 s, then it is cached). Only
 answering time counts (the runner's per-answer wall-clock), not model loading.
 The target is a ratio of at least 3.
 
-Run: .venv/bin/python benchmarks/bench_evaluate.py [--questions 16] [--batch-size 8] [--setups as-is] [--threads N]
+Run: .venv/bin/python benchmarks/bench_evaluate.py [--questions 16] [--batch-size N] [--setups as-is] [--threads N]
 (--threads 1 gives steadier numbers on a machine other processes keep busy.)
 """
 
@@ -33,7 +33,7 @@ def with_batch_size(workspace: Workspace, size: int) -> Workspace:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--questions", type=int, default=16)
-    parser.add_argument("--batch-size", type=int, default=8)
+    parser.add_argument("--batch-size", type=int, default=None, help="default: the workspace's model.batch_size")
     parser.add_argument("--setups", default="as-is", help="comma-separated; augmented set-ups build the index first")
     parser.add_argument("--threads", type=int, default=None, help="torch threads (default: torch's choice)")
     args = parser.parse_args()
@@ -50,14 +50,15 @@ def main() -> None:
 
             build_index(workspace, progress=False)
         evaluate(workspace, setups, console=console, limit=1, run_id="warm-up")  # model conversion, caches
+        batch_size = args.batch_size or workspace.settings.model.batch_size
         rates = {}
-        for label, size in (("one-by-one", 1), ("batched", args.batch_size)):
+        for label, size in (("one-by-one", 1), ("batched", batch_size)):
             results = evaluate(
                 with_batch_size(workspace, size), setups, console=console, limit=args.questions, run_id=label
             )
             rates[label] = {s: results.metrics[s]["overall"]["questions_per_min"] for s in setups}
     print(
-        f"{args.questions} questions, batch size {args.batch_size}, {torch.get_num_threads()} torch thread(s), "
+        f"{args.questions} questions, batch size {batch_size}, {torch.get_num_threads()} torch thread(s), "
         f"model {workspace.settings.model.base}"
     )
     print(f"{'set-up':<22}{'one by one q/min':>18}{'batched q/min':>16}{'ratio':>8}")

@@ -42,7 +42,7 @@ class DemoPlan:
 
 # Sized for about 25 minutes on 2 CPU cores by default and 5 with --quick; the eval set's
 # first questions cover every category.
-DEFAULT = DemoPlan("demo", 60, finetune={"max_steps": 40}, train={"max_steps": 300, "instruction_steps": 100})
+DEFAULT = DemoPlan("demo", 60, finetune={"max_steps": 40}, train={"max_steps": 300, "instruction_steps": 10})
 QUICK = DemoPlan("demo-quick", 16, finetune={"max_steps": 5}, train={"max_steps": 40, "instruction_steps": 10})
 
 
