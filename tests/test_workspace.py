@@ -59,3 +59,17 @@ def test_undeclared_database_is_a_clear_error(tmp_path: Path) -> None:
     assert ws.database_url("shop").endswith("/s.db")
     with pytest.raises(UserError, match="'crm' is not declared"):
         ws.database_url("crm")
+
+
+def test_atomic_writes_get_ordinary_permissions(tmp_path: Path) -> None:
+    import os
+
+    from journey.io import atomic_write_text
+
+    target = tmp_path / "report.md"
+    atomic_write_text(target, "hello")
+    mask = os.umask(0)
+    os.umask(mask)
+    assert target.read_text() == "hello"
+    assert target.stat().st_mode & 0o777 == 0o666 & ~mask
+    assert list(tmp_path.iterdir()) == [target]  # no temporary file left behind

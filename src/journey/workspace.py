@@ -49,7 +49,7 @@ class ModelSettings(Section):
     dtype: Literal["float32", "bfloat16"] = "float32"
     max_new_tokens: int = Field(120, ge=1, le=4096)
     temperature: float = Field(0.0, ge=0.0, le=2.0)
-    batch_size: int = Field(8, ge=1)
+    batch_size: int = Field(16, ge=1, description="Questions generated together in evaluation.")
 
 
 class EscalationRule(Section):
