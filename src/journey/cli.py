@@ -45,6 +45,9 @@ def _configure(verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Sh
         handlers=[RichHandler(console=err_console, show_path=False)],
     )
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+    # Idle OpenMP threads sleep instead of spinning (set before torch loads): on cores shared with
+    # other jobs, spinning threads steal each other's time — a fine-tune step measured 5-10x slower.
+    os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 
 @app.command()
@@ -282,6 +285,7 @@ def finetune(
     """Fine-tune the base model on data/tickets.jsonl (loss on assistant replies) for the finetuned set-ups."""
     from journey.finetune import finetune as run_finetune
     from journey.finetune.run import with_overrides
+    from journey.train.run import process_state
 
     ws = _workspace(workspace)
     flags = {"lora_r": lora_r, "lora_alpha": lora_alpha, "learning_rate": learning_rate, "epochs": epochs}
@@ -295,6 +299,8 @@ def finetune(
         augmentation_aware=augmentation_aware,
         settings=with_overrides(ws.settings.finetune, **flags),
     )
+    if not process_state().is_main_process:  # under `accelerate launch`, one summary is enough
+        return
     for skipped in report.skipped:
         err_console.print(f"[yellow]skipped[/] {skipped}", highlight=False)
     val = f"{report.val_loss:.3f}" if report.val_loss is not None else "n/a"

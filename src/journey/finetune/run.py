@@ -19,7 +19,6 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import torch
-from accelerate import PartialState
 from peft import LoraConfig, get_peft_model
 from pydantic import ValidationError
 from transformers import PreTrainedModel, PreTrainedTokenizerBase
@@ -36,6 +35,7 @@ from journey.finetune.raft import RaftCounts, mix, pick
 from journey.io import atomic_write_json
 from journey.models.loading import load_model
 from journey.train.loop import LoopConfig, fit
+from journey.train.run import process_state
 from journey.workspace import FinetuneSettings, Workspace
 
 log = logging.getLogger(__name__)
@@ -139,7 +139,7 @@ def setup(
     workspace: Workspace, settings: FinetuneSettings, *, base: str, output: Path, resume: bool, progress: bool
 ) -> Setup:
     """Read, mix, encode and split the tickets; load the base model and wrap it for training."""
-    state = PartialState()
+    state = process_state()
     tickets = read_tickets(workspace.tickets_path, system_prompt(workspace.settings))
     conversations = [t.messages for t in tickets.tickets]
     augmentation = None
@@ -197,7 +197,7 @@ def setup(
 
 def main(workspace: Workspace, run: Setup, *, resume: bool, progress: bool, started: float) -> FinetuneReport:
     """Fine-tune with the shared loop, save the result, and write the run summary."""
-    settings, state = run.settings, PartialState()
+    settings, state = run.settings, process_state()
     train_rows, val_rows = pack(run.train, run.seq_len), pack(run.val, run.seq_len) if run.val else None
     rows_per_step = max(1, round(settings.batch_tokens / run.seq_len))
     grad_accum = max(1, math.ceil(rows_per_step / state.num_processes))
