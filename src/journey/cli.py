@@ -285,7 +285,7 @@ def finetune(
     """Fine-tune the base model on data/tickets.jsonl (loss on assistant replies) for the finetuned set-ups."""
     from journey.finetune import finetune as run_finetune
     from journey.finetune.run import with_overrides
-    from journey.train.run import process_state
+    from journey.train.loop import process_state
 
     ws = _workspace(workspace)
     flags = {"lora_r": lora_r, "lora_alpha": lora_alpha, "learning_rate": learning_rate, "epochs": epochs}

@@ -34,8 +34,7 @@ from journey.finetune.packing import PackedCollator, pack
 from journey.finetune.raft import RaftCounts, mix, pick
 from journey.io import atomic_write_json
 from journey.models.loading import load_model
-from journey.train.loop import LoopConfig, fit
-from journey.train.run import process_state
+from journey.train.loop import LoopConfig, fit, process_state
 from journey.workspace import FinetuneSettings, Workspace
 
 log = logging.getLogger(__name__)

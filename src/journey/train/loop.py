@@ -19,7 +19,8 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import torch
-from accelerate import Accelerator
+from accelerate import Accelerator, PartialState
+from accelerate.utils import parse_flag_from_env
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 from torch.utils.data import DataLoader, Dataset
 from transformers import get_cosine_schedule_with_warmup
@@ -163,6 +164,15 @@ def fit(
         final_val_loss=val_loss,
         interrupted=interrupted,
     )
+
+
+def process_state() -> PartialState:
+    """This process's place in the run — the same state `fit()`'s Accelerator joins.
+
+    CPU processes started by torchrun are one group only when ACCELERATE_USE_CPU is set,
+    which `Accelerator` honours but a bare `PartialState()` does not.
+    """
+    return PartialState(cpu=parse_flag_from_env("ACCELERATE_USE_CPU"))
 
 
 def real_tokens(batch: Batch) -> int:
