@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import re
 import subprocess
 import sys
@@ -203,3 +204,16 @@ def test_bad_input_is_one_clear_message(tmp_path: Path, tiny_model_dir: Path) ->
         result = subprocess.run([sys.executable, "-m", "journey", *args], capture_output=True, text=True, timeout=300)
         output = " ".join((result.stdout + result.stderr).split())
         assert result.returncode == 2 and message in output and "Traceback" not in output, output
+
+
+def test_two_processes_under_torchrun_train_one_adapter(tmp_path: Path, tiny_model_dir: Path) -> None:
+    workspace = make_workspace(tmp_path, tiny_model_dir)
+    command = [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", "2", "-m", "journey"]
+    command += ["finetune", "--max-steps", "4", "-w", str(workspace.root)]
+    env = {**os.environ, "ACCELERATE_USE_CPU": "1", "OMP_NUM_THREADS": "1"}
+    result = subprocess.run(command, capture_output=True, text=True, timeout=300, env=env)
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert result.stdout.count("Fine-tuned") == 1  # one process group: one summary, from the main process
+    (run,) = workspace.runs_dir.glob("finetune-*/run.json")
+    assert json.loads(run.read_text())["steps"] == 4
+    assert (workspace.adapters_dir / "default" / "adapter_model.safetensors").is_file()

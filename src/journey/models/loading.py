@@ -9,6 +9,7 @@ user cache folder, so every later load takes well under a second.
 from __future__ import annotations
 
 import importlib.metadata
+import json
 import logging
 import os
 from dataclasses import dataclass
@@ -79,15 +80,19 @@ def resolve_base(base: str) -> str:
 
 def _converted_embedded(name: str) -> Path:
     target = cache_root() / "models" / name
-    if (target / "config.json").is_file():
-        return target
+    config = target / "config.json"
+    if config.is_file() and "quantization_config" not in json.loads(config.read_text(encoding="utf-8")):
+        return target  # (caches written with the GGUF marker in their config are converted again)
     gguf = embedded_gguf_path(EMBEDDED[name])
     log.info("Converting %s from GGUF once (about 20 s); cached at %s", name, target)
     tokenizer = AutoTokenizer.from_pretrained(str(gguf.parent), gguf_file=gguf.name)
     model = AutoModelForCausalLM.from_pretrained(str(gguf.parent), gguf_file=gguf.name, dtype=torch.float32)
     # transformers marks GGUF-loaded models as quantized and refuses to save them;
-    # the weights are already de-quantised floats, so dropping the marker is safe.
+    # the weights are already de-quantised floats, so dropping the marker is safe — from the
+    # config too, or every model loaded from the cache is marked again and cannot be saved
+    # (a merged adapter, a full fine-tune).
     model.hf_quantizer = None
+    del model.config.quantization_config
     _align_generation_config(model, tokenizer)
     with atomic_directory(target) as tmp:
         model.save_pretrained(tmp)
