@@ -172,7 +172,7 @@ def test_resume_after_ctrl_c_ends_where_a_straight_run_does(
 
     with (halves.tickets_path).open("a", encoding="utf-8") as handle:
         handle.write(json.dumps({"prompt": "New?", "completion": "Yes."}) + "\n")
-    with pytest.raises(UserError, match="data_sha256 changed"):
+    with pytest.raises(UserError, match="Cannot resume: data_sha256, examples_sha256 changed"):
         finetune(halves, max_steps=8, resume=True, progress=False)
 
 

@@ -9,6 +9,7 @@ summary to `.journey/runs/finetune-<timestamp>/` for the cost step.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 import math
@@ -139,6 +140,9 @@ def setup(
 ) -> Setup:
     """Read, mix, encode and split the tickets; load the base model and wrap it for training."""
     state = process_state()
+    state_dir = workspace.checkpoints_dir / f"finetune-{output.name}"
+    if resume and not (state_dir / PLAN).is_file():
+        raise UserError(f"Nothing to resume: no fine-tuning checkpoint in {state_dir}.")
     tickets = read_tickets(workspace.tickets_path, system_prompt(workspace.settings))
     conversations = [t.messages for t in tickets.tickets]
     augmentation = None
@@ -172,8 +176,8 @@ def setup(
     train, val = split(encoded, settings.val_fraction, settings.seed)
     parameters = sum(p.numel() for p in model.parameters())
     model = _trainable(model, settings)
-    state_dir = workspace.checkpoints_dir / f"finetune-{output.name}"
-    plan = {"base": base, "data_sha256": tickets.sha256, "seq_len": seq_len, **settings.model_dump()}
+    examples = hashlib.sha256(json.dumps([(e.input_ids, e.labels) for e in encoded]).encode()).hexdigest()
+    plan = {"base": base, "data_sha256": tickets.sha256, "examples_sha256": examples, **settings.model_dump()}
     with state.main_process_first():
         _prepare_state(state_dir, plan, resume=resume, is_main=state.is_main_process)
     return Setup(
@@ -305,11 +309,13 @@ def _trainable(model: PreTrainedModel, settings: FinetuneSettings) -> PreTrained
 
 
 def _prepare_state(state_dir: Path, plan: dict, *, resume: bool, is_main: bool) -> None:
-    """Start a fresh checkpoint folder, or check that a resumed run trains the same thing on the same data."""
+    """Start a fresh checkpoint folder, or check that a resumed run trains the same thing on the same examples.
+
+    The examples' hash covers everything that shapes them: tickets, retrieved contexts, system
+    prompt, chat template and seq_len.
+    """
     plan_file = state_dir / PLAN
     if resume:
-        if not plan_file.is_file():
-            raise UserError(f"Nothing to resume: no fine-tuning checkpoint in {state_dir}.")
         before = json.loads(plan_file.read_text(encoding="utf-8"))
         changed = [key for key in plan if key != "max_steps" and before.get(key) != plan[key]]
         if changed:
