@@ -102,6 +102,7 @@ def fit(
     curve = LossCurve(run_dir / "loss.csv")
     start, tokens_at_start = time.perf_counter(), state["tokens"]
     train_loss, val_loss = math.nan, None
+    step_losses: list[torch.Tensor] = []  # the micro-batches of the step being accumulated
     interrupted = False
     bar = _progress(description, enabled=progress)
     task = bar.add_task(description, total=config.max_steps, completed=state["step"], info="")
@@ -121,11 +122,13 @@ def fit(
                         scheduler.step()
                         optimizer.zero_grad(set_to_none=True)
                     state["batches_in_epoch"] += 1
+                    step_losses.append(loss.detach())
                     state["tokens"] += real_tokens(batch)
                     if not accelerator.sync_gradients:
                         continue
                     state["step"] += 1
-                    train_loss = loss.item()
+                    train_loss = torch.stack(step_losses).mean().item()
+                    step_losses.clear()
                     elapsed = time.perf_counter() - start
                     rate = (state["tokens"] - tokens_at_start) / elapsed
                     step = state["step"]
