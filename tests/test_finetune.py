@@ -217,3 +217,24 @@ def test_two_processes_under_torchrun_train_one_adapter(tmp_path: Path, tiny_mod
     (run,) = workspace.runs_dir.glob("finetune-*/run.json")
     assert json.loads(run.read_text())["steps"] == 4
     assert (workspace.adapters_dir / "default" / "adapter_model.safetensors").is_file()
+
+
+def test_a_failed_save_leaves_the_previous_adapter_whole(
+    tmp_path: Path, tiny_model_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    workspace = make_workspace(tmp_path, tiny_model_dir, tickets=12)
+    finetune(workspace, max_steps=2, progress=False)
+    adapter = workspace.adapters_dir / "default"
+    before = {p.name: p.read_bytes() for p in adapter.iterdir()}
+
+    def disk_full(self, folder, **kwargs) -> None:
+        (Path(folder) / "adapter_model.safetensors").write_bytes(b"half")
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(PeftModel, "save_pretrained", disk_full)
+    with pytest.raises(UserError, match=r"No space left on device.*unchanged.*--resume"):
+        finetune(workspace, max_steps=2, progress=False)
+    assert {p.name: p.read_bytes() for p in adapter.iterdir()} == before
+    assert [p.name for p in workspace.adapters_dir.iterdir()] == ["default"]  # no half-written folder left
+    monkeypatch.undo()
+    assert finetune(workspace, max_steps=2, resume=True, progress=False).steps == 2  # the checkpoint was kept

@@ -301,8 +301,10 @@ def finetune(
     )
     if not process_state().is_main_process:  # under `accelerate launch`, one summary is enough
         return
-    for skipped in report.skipped:
+    for skipped in report.skipped[:10]:
         err_console.print(f"[yellow]skipped[/] {skipped}", highlight=False)
+    if len(report.skipped) > 10:
+        err_console.print(f"[yellow]… and {len(report.skipped) - 10} more lines skipped[/]", highlight=False)
     val = f"{report.val_loss:.3f}" if report.val_loss is not None else "n/a"
     console.print(
         f"Fine-tuned {report.base} ({report.method}, {report.trainable_parameters:,} of {report.parameters:,} "

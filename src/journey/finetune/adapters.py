@@ -20,11 +20,17 @@ def save_trained(model: PreTrainedModel, tokenizer: PreTrainedTokenizerBase, out
     The folder is written beside `output` and renamed into place, so a crash or a full
     disk never leaves a half-written adapter where the fine-tuned set-ups load it.
     """
-    with atomic_directory(output) as tmp:
-        model.save_pretrained(tmp)
-        if not isinstance(model, PeftModel):
-            tokenizer.save_pretrained(tmp)
-        atomic_write_json(tmp / TRAINING_INFO, info)
+    try:
+        with atomic_directory(output) as tmp:
+            model.save_pretrained(tmp)
+            if not isinstance(model, PeftModel):
+                tokenizer.save_pretrained(tmp)
+            atomic_write_json(tmp / TRAINING_INFO, info)
+    except OSError as exc:
+        raise UserError(
+            f"Could not write {output} ({exc.strerror or exc}); what was there before is unchanged. "
+            "Free some disk space and run again with --resume: the training checkpoint is kept."
+        ) from None
 
 
 def training_info(folder: Path) -> dict:
