@@ -141,7 +141,7 @@ class TrainSettings(Section):
     intermediate_size: int | None = Field(None, ge=8)
     vocab_size: int = Field(4096, ge=300)
     seq_len: int = Field(512, ge=16, description="Tokens per packed row; also the model's context length.")
-    batch_size: int = Field(2, ge=1)
+    batch_size: int = Field(3, ge=1)
     grad_accum: int = Field(1, ge=1)
     learning_rate: float = Field(1e-3, gt=0)
     weight_decay: float = Field(0.1, ge=0)
@@ -153,7 +153,7 @@ class TrainSettings(Section):
     precision: Literal["auto", "float32", "bfloat16"] = Field("auto", description="auto: bfloat16 on GPUs.")
     include_knowledge: bool = True
     include_tickets: bool = True
-    instruction_steps: int = Field(10, ge=0)
+    instruction_steps: int = Field(20, ge=0)
     seed: int = 0
 
 
