@@ -20,7 +20,6 @@ from pathlib import Path
 
 import torch
 from accelerate import PartialState
-from accelerate.utils import parse_flag_from_env
 from pydantic import ValidationError
 from transformers import LlamaForCausalLM, PreTrainedModel, PreTrainedTokenizerFast
 
@@ -31,7 +30,7 @@ from journey.models.loading import cache_root
 from journey.train.corpus import Corpus, load_corpus
 from journey.train.data import Packed, collate, pack
 from journey.train.flops import PeakFlops, flops_per_token, peak_flops
-from journey.train.loop import LoopConfig, fit
+from journey.train.loop import LoopConfig, fit, process_state
 from journey.train.presets import ModelDims, changed_dims, llama_config, model_dims, parameter_count
 from journey.train.samples import SampleWriter
 from journey.train.tokenizer import train_tokenizer
@@ -205,15 +204,6 @@ def main(workspace: Workspace, run: Setup, *, resume: bool, progress: bool, star
         report.seconds = time.perf_counter() - started
         _write_run(report, run, per_token)
     return report
-
-
-def process_state() -> PartialState:
-    """This process's place in the run — the same state `fit()`'s Accelerator joins.
-
-    CPU processes started by torchrun are one group only when ACCELERATE_USE_CPU is set,
-    which `Accelerator` honours but a bare `PartialState()` does not.
-    """
-    return PartialState(cpu=parse_flag_from_env("ACCELERATE_USE_CPU"))
 
 
 def _settings(workspace: Workspace, **overrides: str | int | None) -> TrainSettings:
