@@ -21,7 +21,7 @@ from __future__ import annotations
 import argparse
 import csv
 import json
-import math
+import os
 import resource
 import subprocess
 import sys
@@ -29,6 +29,7 @@ import tempfile
 import time
 from pathlib import Path
 
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")  # as the CLI does: before torch loads
 import torch
 
 from journey.workspace import Workspace
@@ -84,8 +85,8 @@ def baseline(workspace: Workspace, args: argparse.Namespace) -> dict:
         ),
     )
     mean_length = sum(len(e.input_ids) for e in run.train) / len(run.train)
-    per_step = max(1, round(settings.batch_tokens * 0.99 / mean_length))  # ours fills rows ~99%
-    micro = 4
+    per_step = max(1, round(settings.batch_tokens * 0.99 / mean_length))  # conversations in one of our steps
+    micro = next(m for m in (4, 3, 2, 1) if per_step % m == 0)
     counted = {"real": 0}
 
     def pad_to_longest(rows: list[dict]) -> dict[str, torch.Tensor]:
@@ -109,7 +110,7 @@ def baseline(workspace: Workspace, args: argparse.Namespace) -> dict:
             output_dir=tempfile.mkdtemp(),
             max_steps=args.steps,
             per_device_train_batch_size=micro,
-            gradient_accumulation_steps=max(1, math.ceil(per_step / micro)),
+            gradient_accumulation_steps=per_step // micro,
             learning_rate=settings.learning_rate,
             lr_scheduler_type="cosine",
             warmup_steps=round(settings.warmup_fraction * args.steps),
