@@ -73,3 +73,26 @@ def test_atomic_writes_get_ordinary_permissions(tmp_path: Path) -> None:
     assert target.read_text() == "hello"
     assert target.stat().st_mode & 0o777 == 0o666 & ~mask
     assert list(tmp_path.iterdir()) == [target]  # no temporary file left behind
+
+
+def test_atomic_directory_replaces_whole_or_not_at_all(tmp_path: Path) -> None:
+    import os
+
+    import pytest
+
+    from journey.io import atomic_directory
+
+    target = tmp_path / "adapter"
+    with atomic_directory(target) as tmp:
+        (tmp / "weights.bin").write_bytes(b"v1")
+        (tmp / "weights.bin").chmod(0o600)  # as some writers (safetensors) leave their files
+    mask = os.umask(0)
+    os.umask(mask)
+    assert target.stat().st_mode & 0o777 == 0o777 & ~mask  # not mkdtemp's 0700: a server may run as another user
+    assert (target / "weights.bin").stat().st_mode & 0o777 == 0o666 & ~mask
+
+    with pytest.raises(OSError), atomic_directory(target) as tmp:
+        (tmp / "weights.bin").write_bytes(b"v2-half")
+        raise OSError(28, "No space left on device")
+    assert (target / "weights.bin").read_bytes() == b"v1"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["adapter"]  # no temporary folder left behind
