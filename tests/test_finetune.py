@@ -162,6 +162,8 @@ def test_resume_after_ctrl_c_ends_where_a_straight_run_does(
     with pytest.raises(KeyboardInterrupt):
         finetune(halves, max_steps=8, progress=False)
     assert not (halves.adapters_dir / "default").exists()  # nothing half-trained is published
+    (checkpoint,) = halves.root.glob(".journey/checkpoints/*/checkpoint/model.safetensors")
+    assert load_file(checkpoint) and all("lora_" in name for name in load_file(checkpoint))  # not the frozen base
     monkeypatch.setattr(finetune_run, "fit", fit)
     report = finetune(halves, max_steps=8, resume=True, progress=False)
 

@@ -60,6 +60,32 @@ def test_resume_continues_exactly_where_it_stopped(tiny_model_dir: Path, tmp_pat
     assert result.steps == 8 and not result.interrupted
     for (name, a), b in zip(straight.state_dict().items(), resumed.state_dict().values(), strict=True):
         assert torch.allclose(a, b, atol=1e-6), name
+    steps = [line.split(",")[0] for line in (tmp_path / "halves" / "loss.csv").read_text().splitlines()[1:]]
+    assert steps == [str(step) for step in range(1, 9)]
+
+
+def test_a_crash_while_checkpointing_leaves_the_last_checkpoint_whole(
+    tiny_model_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from accelerate import Accelerator
+
+    save_state = Accelerator.save_state
+    saves = []
+
+    def disk_full_on_second_save(self: Accelerator, output_dir: str) -> None:
+        saves.append(output_dir)
+        save_state(self, output_dir)
+        if len(saves) == 2:
+            Path(output_dir, "model.safetensors").write_bytes(b"half")
+            raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(Accelerator, "save_state", disk_full_on_second_save)
+    with pytest.raises(OSError, match="No space"):
+        fit(_model(tiny_model_dir), _data(), _collate, CONFIG, tmp_path)  # checkpoints at steps 4 and 8
+    monkeypatch.setattr(Accelerator, "save_state", save_state)
+
+    result = fit(_model(tiny_model_dir), _data(), _collate, CONFIG, tmp_path, resume=True)
+    assert result.steps == 8 and result.tokens == 4 * 4 * 16  # resumed from step 4: the last whole checkpoint
 
 
 def test_resume_refuses_changed_settings_and_missing_checkpoints(tiny_model_dir: Path, tmp_path: Path) -> None:

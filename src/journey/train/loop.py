@@ -12,21 +12,24 @@ from __future__ import annotations
 
 import csv
 import json
+import logging
 import math
+import shutil
 import time
+from collections import OrderedDict
 from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import torch
 from accelerate import Accelerator, PartialState
-from accelerate.utils import parse_flag_from_env
+from accelerate.utils import DistributedType, parse_flag_from_env
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 from torch.utils.data import DataLoader, Dataset
 from transformers import get_cosine_schedule_with_warmup
 
 from journey.errors import UserError
-from journey.io import atomic_write_json
+from journey.io import atomic_write_json, replace_directory
 
 Batch = dict[str, torch.Tensor]
 CHECKPOINT = "checkpoint"
@@ -87,6 +90,8 @@ def fit(
     # bf16 autocast is applied here, not via Accelerator(mixed_precision=...): accelerate keeps that
     # setting process-wide and refuses a second fit in the same process with another precision.
     accelerator = Accelerator(gradient_accumulation_steps=config.grad_accum)
+    if accelerator.distributed_type in (DistributedType.NO, DistributedType.MULTI_CPU, DistributedType.MULTI_GPU):
+        accelerator.register_save_state_pre_hook(_checkpoint_trainable_weights_only)  # FSDP/DeepSpeed save their own
     trainable = [p for p in model.parameters() if p.requires_grad]
     optimizer = torch.optim.AdamW(trainable, lr=config.learning_rate, weight_decay=config.weight_decay)
     scheduler = get_cosine_schedule_with_warmup(optimizer, config.warmup_steps, config.max_steps)
@@ -96,12 +101,10 @@ def fit(
     checkpoint = run_dir / CHECKPOINT
     if resume:
         state = _load_checkpoint(accelerator, checkpoint, config)
-    elif (run_dir / "loss.csv").exists():
-        (run_dir / "loss.csv").unlink()
 
-    curve = LossCurve(run_dir / "loss.csv")
+    curve = LossCurve(run_dir / "loss.csv", after_step=state["step"])
     start, tokens_at_start = time.perf_counter(), state["tokens"]
-    train_loss, val_loss = math.nan, None
+    train_loss, val_loss, rate = math.nan, None, 0.0
     step_losses: list[torch.Tensor] = []  # the micro-batches of the step being accumulated
     interrupted = False
     bar = _progress(description, enabled=progress)
@@ -153,6 +156,8 @@ def fit(
                     state["batches_in_epoch"] = 0
     except KeyboardInterrupt:
         interrupted = True
+        if curve.last_step < state["step"]:  # stopped after the step's update, before its row
+            curve.add(state["step"], train_loss, None, scheduler.get_last_lr()[0], rate)
         _save_checkpoint(accelerator, checkpoint, config, state)
     curve.plot(run_dir / "loss.png")
     if not interrupted:
@@ -235,9 +240,21 @@ def _epoch_loader(
 
 
 def _save_checkpoint(accelerator: Accelerator, checkpoint: Path, config: LoopConfig, state: dict) -> None:
-    """Save model, optimizer, scheduler and RNG states, then the loop state last (it marks completion)."""
-    accelerator.save_state(str(checkpoint))
-    atomic_write_json(checkpoint / STATE, {"config": asdict(config), **state})
+    """Save model, optimizer, scheduler and RNG states beside the last checkpoint, then swap them in.
+
+    A crash mid-save leaves the previous checkpoint whole. The loop state is written last: it marks
+    a checkpoint complete.
+    """
+    staging = checkpoint.with_name(f"{checkpoint.name}.saving")
+    if accelerator.is_main_process:
+        shutil.rmtree(staging, ignore_errors=True)
+    accelerator.wait_for_everyone()
+    accelerator.save_state(str(staging))
+    accelerator.wait_for_everyone()
+    if accelerator.is_main_process:
+        atomic_write_json(staging / STATE, {"config": asdict(config), **state})
+        replace_directory(staging, checkpoint)
+    accelerator.wait_for_everyone()
 
 
 def _load_checkpoint(accelerator: Accelerator, checkpoint: Path, config: LoopConfig) -> dict:
@@ -250,9 +267,33 @@ def _load_checkpoint(accelerator: Accelerator, checkpoint: Path, config: LoopCon
     if changed:
         details = ", ".join(f"{k}: {old} -> {new}" for k, (old, new) in changed.items())
         raise UserError(f"Cannot resume: the training settings changed since the checkpoint ({details}).")
-    accelerator.load_state(str(checkpoint))
+    # A model with frozen weights (LoRA) is checkpointed without them: they come from the base model.
+    accelerator.load_state(str(checkpoint), strict=not _has_frozen_weights(accelerator))
     return saved
 
+
+def _has_frozen_weights(accelerator: Accelerator) -> bool:
+    return any(not p.requires_grad for model in accelerator._models for p in model.parameters())
+
+
+def _checkpoint_trainable_weights_only(models: list[torch.nn.Module], weights: list[dict], _: str) -> None:
+    """accelerate save-state hook: leave frozen weights out (a LoRA checkpoint holds the adapter, megabytes,
+    not the frozen base, gigabytes at real sizes)."""
+    for i, model in enumerate(models):
+        frozen = {name for name, p in model.named_parameters(remove_duplicate=False) if not p.requires_grad}
+        if frozen:  # an OrderedDict, as accelerate expects of a state dict
+            weights[i] = OrderedDict((name, t) for name, t in weights[i].items() if name not in frozen)
+
+
+class _TiedWeightsNote(logging.Filter):
+    """accelerate warns on every checkpoint of a model with tied embeddings that it saved the tied tensor once;
+    that is what should happen, and the warning only alarms users."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not record.getMessage().startswith("Removed shared tensor")
+
+
+logging.getLogger("accelerate.utils.other").addFilter(_TiedWeightsNote())
 
 def _progress(description: str, *, enabled: bool) -> Progress:
     return Progress(
@@ -283,15 +324,24 @@ class LossCurve:
 
     FIELDS = ("step", "train_loss", "val_loss", "learning_rate", "tokens_per_s")
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, *, after_step: int = 0) -> None:
+        """Start the curve, or continue it after `after_step` (a resume drops the rows of steps it redoes)."""
         self.path = path
-        if not path.exists():
-            with path.open("w", newline="", encoding="utf-8") as handle:
-                csv.writer(handle).writerow(self.FIELDS)
+        kept = []
+        if path.exists():
+            with path.open(encoding="utf-8") as handle:
+                kept = [row for row in csv.reader(handle)][1:]
+        kept = [row for row in kept if row and int(row[0]) <= after_step]
+        with path.open("w", newline="", encoding="utf-8") as handle:
+            writer = csv.writer(handle)
+            writer.writerow(self.FIELDS)
+            writer.writerows(kept)
+        self.last_step = int(kept[-1][0]) if kept else 0
 
     def add(self, step: int, train: float, val: float | None, lr: float, rate: float) -> None:
         with self.path.open("a", newline="", encoding="utf-8") as handle:
             csv.writer(handle).writerow([step, f"{train:.5f}", "" if val is None else f"{val:.5f}", lr, f"{rate:.1f}"])
+        self.last_step = step
 
     def plot(self, png: Path) -> None:
         import matplotlib
