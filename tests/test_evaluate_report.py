@@ -76,4 +76,5 @@ def test_markdown_opens_with_the_seeds_journey_table(tmp_path: Path) -> None:
     )
     rows = {line.split(" | ")[0].strip("| "): line for line in table[2:5]}
     assert list(rows) == ["human only", "as-is", "augmented"]
-    assert "| 100% | 50% | 1.00 / 1.00 |" in rows["as-is"]  # correct 2/2, resolved 1/2, hand-over P/R
+    # correct 2/2, resolved 1/2 (with their 95% Wilson intervals), hand-over P/R
+    assert "| 100% (34–100%) | 50% (9–91%) | 1.00 / 1.00 |" in rows["as-is"]

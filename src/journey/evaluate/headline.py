@@ -5,7 +5,7 @@ from __future__ import annotations
 from journey.evaluate.cost import inference_costs, measured_stages, setup_cost
 from journey.evaluate.results import Results
 from journey.evaluate.simulation import BASELINE
-from journey.evaluate.tables import TextTable, minutes, pct
+from journey.evaluate.tables import TextTable, minutes, pct, pct_interval
 from journey.workspace import Workspace
 
 MAX_EXAMPLES = 6
@@ -46,8 +46,8 @@ def journey_table(workspace: Workspace, results: Results) -> TextTable:
         table.rows.append(
             [
                 setup,
-                pct(overall["correct"]),
-                pct(overall["resolved_by_bot"]),
+                pct_interval(overall["correct"], overall["n"]),
+                pct_interval(overall["resolved_by_bot"], overall["n"]),
                 f"{_ratio(overall['handover_precision'])} / {_ratio(overall['handover_recall'])}",
                 _response(sim),
                 pct(sim.satisfaction),
@@ -56,7 +56,8 @@ def journey_table(workspace: Workspace, results: Results) -> TextTable:
         )
     n = max((results.metrics[s]["overall"]["n"] for s in results.setups), default=0)
     table.notes += [
-        f"correct, resolved by bot, hand-over precision/recall: measured on {n} questions (run {results.run.id}).",
+        f"correct, resolved by bot, hand-over precision/recall: measured on {n} questions (run {results.run.id}); "
+        "in brackets, the 95% interval (Wilson) of a share measured on that many questions.",
         "response time and satisfaction: simulated from the measured outcomes; assumptions, not measurements:",
         *results.assumptions,
         f"cost: measured wall-clock priced at {workspace.settings.cost.hardware}, per 1,000 questions, plus the "

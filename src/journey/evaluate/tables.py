@@ -60,6 +60,16 @@ def pct(value: float | None) -> str:
     return "n/a" if value is None else f"{value:.0%}"
 
 
+def pct_interval(share: float | None, n: int) -> str:
+    """A share of n answers with its 95% Wilson interval: `48% (36–61)`; a reader sees what n questions can tell."""
+    if share is None or n == 0:
+        return "n/a"
+    from scipy.stats import binomtest
+
+    interval = binomtest(round(share * n), n).proportion_ci(confidence_level=0.95, method="wilson")
+    return f"{share:.0%} ({interval.low:.0%}–{interval.high:.0%})".replace("%–", "–")
+
+
 def minutes(value: float | None) -> str:
     return "n/a" if value is None else f"{value:.1f} min"
 
