@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import os
 import sys
+import warnings
 from importlib import resources
 from pathlib import Path
 from typing import Annotated, Literal
@@ -48,6 +49,8 @@ def _configure(verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Sh
     # Idle OpenMP threads sleep instead of spinning (set before torch loads): on cores shared with
     # other jobs, spinning threads steal each other's time — a fine-tune step measured 5-10x slower.
     os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+    # PEFT still asks transformers for a renamed attribute; the user can do nothing about it.
+    warnings.filterwarnings("ignore", message="`is_gradient_checkpointing` is deprecated", category=FutureWarning)
 
 
 @app.command()
@@ -121,7 +124,7 @@ def train(
 ) -> None:
     """Train a tokenizer and a small Llama model from scratch on data/corpus/ for the scratch set-up."""
     from journey.train import train as run_training
-    from journey.train.run import process_state
+    from journey.train.loop import process_state
 
     ws = _workspace(workspace)
     report = run_training(ws, preset=preset, max_steps=max_steps, resume=resume, instruction_steps=instruction_steps)
