@@ -78,3 +78,32 @@ def test_markdown_opens_with_the_seeds_journey_table(tmp_path: Path) -> None:
     assert list(rows) == ["human only", "as-is", "augmented"]
     # correct 2/2, resolved 1/2 (with their 95% Wilson intervals), hand-over P/R
     assert "| 100% (34–100%) | 50% (9–91%) | 1.00 / 1.00 |" in rows["as-is"]
+
+
+def test_steps_table_pairs_the_same_questions_before_and_after(tmp_path: Path) -> None:
+    from journey.evaluate.headline import steps_table
+    from journey.evaluate.results import load_results
+
+    (tmp_path / "journey.toml").write_text("[simulation]\ndays = 1\n")
+    (tmp_path / "data").mkdir()
+    items = [{"id": f"q{i}", "question": f"Price of item {i}?", "facts": [f"{i}.99"]} for i in range(8)]
+    (tmp_path / "data" / "eval.jsonl").write_text("".join(json.dumps(i) + "\n" for i in items))
+    workspace = Workspace.load(tmp_path)
+    run = create_run(workspace, "steps", eval_file=str(workspace.eval_path))
+    right = {"as-is": {0}, "augmented": {1, 2, 3, 4, 5, 6, 7}}  # augmented gains 7 questions and loses q0
+    run.append(
+        [
+            AnswerRecord(
+                id=f"q{i}",
+                setup=setup,
+                fingerprint="f",
+                question=f"Price of item {i}?",
+                answer=f"It costs {i}.99." if i in correct else "I do not know.",
+                handed_over=False,
+            )
+            for setup, correct in right.items()
+            for i in range(8)
+        ]
+    )
+    table = steps_table(load_results(workspace, find_run(workspace, "steps")))
+    assert table.rows == [["as-is → augmented", "12% → 88%", "7", "1", "0.07"]]  # 2 * P(X <= 1), X ~ Bin(8, 1/2)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 from journey.evaluate.cost import inference_costs, measured_stages, setup_cost
 from journey.evaluate.results import Results
 from journey.evaluate.simulation import BASELINE
@@ -10,6 +12,14 @@ from journey.workspace import Workspace
 
 MAX_EXAMPLES = 6
 MAX_ANSWER_CHARS = 400
+# The seed's claims, each a step against the set-up it builds on.
+STEPS = (
+    ("augmented", "as-is"),
+    ("finetuned", "as-is"),
+    ("finetuned+augmented", "augmented"),
+    ("finetuned+augmented", "finetuned"),
+    ("scratch", "as-is"),
+)
 
 
 def journey_table(workspace: Workspace, results: Results) -> TextTable:
@@ -64,6 +74,43 @@ def journey_table(workspace: Workspace, results: Results) -> TextTable:
         "one-off stages each set-up needs (index, fine-tune, train).",
     ]
     return table
+
+
+def steps_table(results: Results) -> TextTable:
+    """Did each step help? Paired on the same questions: answers it made correct, answers it broke, exact McNemar."""
+    from scipy.stats import binomtest
+
+    table = TextTable(
+        "Did each step help? The same questions, before and after",
+        ["step", "correct before → after", "questions gained", "questions lost", "p (exact McNemar)"],
+    )
+    for after, before in STEPS:
+        if after not in results.scored or before not in results.scored:
+            continue
+        was = {item.id: s.correct for item, _, s in results.scored[before]}
+        pairs = [(was[item.id], s.correct) for item, _, s in results.scored[after] if item.id in was]
+        gained = sum(not b and a for b, a in pairs)
+        lost = sum(b and not a for b, a in pairs)
+        p = binomtest(gained, gained + lost).pvalue if gained + lost else 1.0
+        table.rows.append(
+            [
+                f"{before} → {after}",
+                f"{pct(_mean(b for b, _ in pairs))} → {pct(_mean(a for _, a in pairs))}",
+                str(gained),
+                str(lost),
+                f"{p:.2g}",
+            ]
+        )
+    table.notes.append(
+        "p: the chance of a split at least this uneven between gained and lost questions if the step made no "
+        "difference; below 0.05 the change is unlikely to be luck of the questions drawn."
+    )
+    return table
+
+
+def _mean(flags: Iterable[bool]) -> float | None:
+    flags = list(flags)
+    return sum(flags) / len(flags) if flags else None
 
 
 def category_table(results: Results) -> TextTable:

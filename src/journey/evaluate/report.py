@@ -24,7 +24,7 @@ from journey.evaluate.cost import (
     stages_table,
 )
 from journey.evaluate.freshness import load_freshness
-from journey.evaluate.headline import category_table, detail_table, examples_table, journey_table
+from journey.evaluate.headline import category_table, detail_table, examples_table, journey_table, steps_table
 from journey.evaluate.results import Results, load_results
 from journey.evaluate.runs import Run, evaluation_runs, find_run
 from journey.evaluate.tables import TextTable, md_escape, to_html, to_markdown
@@ -87,6 +87,7 @@ def build_report(workspace: Workspace, run: Run) -> Report:
     costs = inference_costs(workspace, run)
     tables = {
         "journey": journey_table(workspace, results),
+        "steps": steps_table(results),
         "categories": category_table(results),
         "details": detail_table(results),
         **_cost_tables(workspace, stages, costs),
