@@ -290,7 +290,7 @@ class _TiedWeightsNote(logging.Filter):
     that is what should happen, and the warning only alarms users."""
 
     def filter(self, record: logging.LogRecord) -> bool:
-        return not record.getMessage().startswith("Removed shared tensor")
+        return "Removed shared tensor" not in record.getMessage()  # accelerate prefixes "[RANK n] "
 
 
 logging.getLogger("accelerate.utils.other").addFilter(_TiedWeightsNote())
