@@ -43,6 +43,7 @@ def test_fit_lowers_the_loss_and_writes_the_curve(
     assert result.final_val_loss is not None and result.final_val_loss < before
     rows = (tmp_path / "loss.csv").read_text().splitlines()
     assert rows[0].startswith("step,train_loss") and len(rows) == 9
+    assert [row.split(",")[0] for row in rows[1:] if row.split(",")[2]] == ["4", "8"]  # validated steps only
     assert (tmp_path / "loss.png").stat().st_size > 1000
     # the tiny model ties its embeddings; saving them once is right and is not worth a warning per checkpoint
     assert not [r for r in caplog.records if "shared tensor" in r.getMessage()]

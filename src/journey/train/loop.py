@@ -135,13 +135,14 @@ def fit(
                     elapsed = time.perf_counter() - start
                     rate = (state["tokens"] - tokens_at_start) / elapsed
                     step = state["step"]
-                    if val_data is not None and (step % config.eval_every == 0 or step == config.max_steps):
+                    validated = val_data is not None and (step % config.eval_every == 0 or step == config.max_steps)
+                    if validated:
                         val_loss = evaluate_loss(
                             model, val_data, collate, config.batch_size, accelerator, bf16=config.bf16
                         )
                         if on_eval is not None:
                             on_eval(step, accelerator.unwrap_model(model))
-                    curve.add(step, train_loss, val_loss, scheduler.get_last_lr()[0], rate)
+                    curve.add(step, train_loss, val_loss if validated else None, scheduler.get_last_lr()[0], rate)
                     bar.update(
                         task,
                         completed=step,
