@@ -149,21 +149,16 @@ def prepare_workspace(directory: Path) -> Path:
     """The demo workspace with its knowledge index and the retrieved contexts cached (not timed)."""
     from journey.assistant.prompts import system_prompt
     from journey.demo import create_demo_workspace
-    from journey.finetune.contexts import gather_contexts
     from journey.finetune.data import read_tickets
-    from journey.finetune.raft import pick
+    from journey.finetune.run import augmentation_aware_forms
     from journey.knowledge import build_index
 
     if not (directory / "journey.toml").is_file():
         create_demo_workspace(directory)
     workspace = Workspace.load(directory)
     build_index(workspace, progress=False)
-    settings = workspace.settings.finetune
-    conversations = [
-        t.messages for t in read_tickets(workspace.tickets_path, system_prompt(workspace.settings)).tickets
-    ]
-    chosen = pick(len(conversations), settings.augmented_fraction, settings.seed)
-    gather_contexts(workspace, [conversations[i] for i in chosen], progress=True)
+    tickets = read_tickets(workspace.tickets_path, system_prompt(workspace.settings)).tickets
+    augmentation_aware_forms(workspace, [t.messages for t in tickets], workspace.settings.finetune, progress=True)
     return directory
 
 

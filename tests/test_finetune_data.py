@@ -147,3 +147,39 @@ def test_raft_mix_drops_the_oracle_but_keeps_distractors() -> None:
     assert all(t.count("Shipping zone") == 2 and "Live record" not in t for t in dropped)  # distractor refilled
     assert all(m[-1] == conversations[0][-1] for m in mixed)  # answers are never changed
     assert facts("It costs €4.85, order LK-12, 30 days.") == {"€4.85", "LK-12", "30"}
+
+
+def test_hand_overs_are_trained_with_and_without_context(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from journey.finetune import run as finetune_run
+    from journey.workspace import DEFAULT_HANDOVER_MESSAGE, Workspace
+
+    (tmp_path / "journey.toml").write_text("")
+    workspace = Workspace.load(tmp_path)
+    conversations = [_conversation(f"Question {i}?", "It costs 4.85.") for i in range(40)]
+    conversations += [_conversation(f"Complaint {i}!", DEFAULT_HANDOVER_MESSAGE) for i in range(20)]
+    passage = _passage("p", "The item costs 4.85.")
+    asked = []
+
+    def contexts(workspace: Workspace, batch: list, *, progress: bool) -> list[Context]:
+        asked.extend(m[1]["content"] for m in batch)
+        return [Context() if m[1]["content"] == "Complaint 7!" else Context(passages=[passage]) for m in batch]
+
+    monkeypatch.setattr(finetune_run, "gather_contexts", contexts)
+    forms, counts = finetune_run.augmentation_aware_forms(
+        workspace, conversations, workspace.settings.finetune, progress=False
+    )
+
+    assert len(forms) == 60 and all(f[0][-1] == c[-1] for f, c in zip(forms, conversations, strict=True))
+    assert all(len(f) == 1 for f in forms[:40])  # answers: one form, with or without context as picked
+    assert all(f"Complaint {i}!" in asked for i in range(20))  # every hand-over's context was looked up
+    for i, ticket_forms in enumerate(forms[40:]):
+        with_data = sorted("<data>" in m[-2]["content"] for m in ticket_forms)
+        # both forms, except where retrieval found nothing to answer from (the pipeline would not answer)
+        assert with_data == ([False] if i == 7 else [False, True]), i
+    assert counts.handover_twins == 19
+
+
+def test_both_forms_of_a_ticket_fall_on_the_same_side_of_the_split() -> None:
+    groups = [[f"t{i}-a", f"t{i}-b"] for i in range(50)]
+    train, val = split(groups, 0.2, seed=0)
+    assert len(val) == 10 and not {x for g in train for x in g} & {x for g in val for x in g}

@@ -314,7 +314,7 @@ def finetune(
         f"Fine-tuned {report.base} ({report.method}, {report.trainable_parameters:,} of {report.parameters:,} "
         f"parameters trained): {report.steps} steps, {report.tokens:,} tokens at {report.tokens_per_second:,.0f} "
         f"tokens/s ({report.precision}); loss {report.train_loss:.3f}, validation {val}; "
-        f"{report.train_examples} + {report.val_examples} conversations, {report.truncated} cut to seq_len, "
+        f"{report.train_examples} + {report.val_examples} examples, {report.truncated} cut to seq_len, "
         f"{len(report.skipped)} skipped; peak memory {report.peak_memory_mb:,.0f} MB; {report.seconds:.0f} s.",
         highlight=False,
     )
@@ -322,7 +322,8 @@ def finetune(
         mixed = report.augmentation
         console.print(
             f"Augmentation-aware: {mixed.with_context} with retrieved context ({mixed.oracle_dropped} of them "
-            f"without the passage holding the answer), {mixed.without_context} without.",
+            f"without the passage holding the answer), {mixed.without_context} without; {mixed.handover_twins} "
+            "hand-overs trained both with and without context.",
             highlight=False,
         )
     console.print(f"Saved: [bold]{report.output}[/]   run summary: {report.run_dir / 'run.json'}")

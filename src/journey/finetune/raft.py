@@ -30,6 +30,7 @@ class RaftCounts:
     with_context: int = 0
     oracle_dropped: int = 0
     without_context: int = 0
+    handover_twins: int = 0  # hand-over tickets trained in both forms: with and without context
 
 
 def facts(text: str) -> set[str]:
@@ -52,7 +53,6 @@ def mix(
     counts = RaftCounts()
     mixed = []
     for position, messages in enumerate(conversations):
-        index, question, _ = question_of(messages)
         context = contexts.get(position)
         if context is None or not context.confident:
             counts.without_context += 1
@@ -63,9 +63,17 @@ def mix(
             context = without_oracle(context, answer_facts, pool, rng)
             counts.oracle_dropped += 1
         counts.with_context += 1
-        turn = {"role": "user", "content": user_turn(question, context)}
-        mixed.append([*messages[:index], turn, *messages[index + 1 :]])
+        mixed.append(user_turn_with(messages, context))
     return mixed, counts
+
+
+def user_turn_with(messages: Messages, context: Context) -> Messages | None:
+    """The conversation with `context` in its last user turn, as at inference; None when the context is not
+    confident (the pipeline would not answer from it)."""
+    if not context.confident:
+        return None
+    index, question, _ = question_of(messages)
+    return [*messages[:index], {"role": "user", "content": user_turn(question, context)}, *messages[index + 1 :]]
 
 
 def without_oracle(context: Context, answer_facts: set[str], pool: list[Passage], rng: random.Random) -> Context:
