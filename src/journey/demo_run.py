@@ -40,9 +40,10 @@ class DemoPlan:
     train: dict[str, int]
 
 
-# Sized for 2 CPU cores: the default took 17.9 min; --quick took 5.0 min with an empty model cache
-# (GGUF conversion included) with 16 questions and 4 fine-tune steps, so it asks 12 (still every
-# category of the eval set) and fine-tunes 2 steps: a smoke run of every stage, not a measurement.
+# Sized for 2 CPU cores: the default took 17.8-20.8 min as the machine's speed drifted. --quick took
+# 5.0 min with an empty model cache (GGUF conversion included) with 16 questions and 4 fine-tune steps,
+# so it asks 12 (still every category of the eval set) and fine-tunes 2 steps: a smoke run of every
+# stage, not a measurement.
 DEFAULT = DemoPlan("demo", 60, finetune={"max_steps": 40}, train={"max_steps": 300, "instruction_steps": 10})
 QUICK = DemoPlan("demo-quick", 12, finetune={"max_steps": 2}, train={"max_steps": 30, "instruction_steps": 10})
 

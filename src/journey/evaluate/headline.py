@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-
 from journey.evaluate.cost import inference_costs, measured_stages, setup_cost
+from journey.evaluate.metrics import share
 from journey.evaluate.results import Results
 from journey.evaluate.simulation import BASELINE
 from journey.evaluate.tables import TextTable, minutes, pct, pct_interval
@@ -89,13 +88,15 @@ def steps_table(results: Results) -> TextTable:
             continue
         was = {item.id: s.correct for item, _, s in results.scored[before]}
         pairs = [(was[item.id], s.correct) for item, _, s in results.scored[after] if item.id in was]
+        if not pairs:
+            continue
         gained = sum(not b and a for b, a in pairs)
         lost = sum(b and not a for b, a in pairs)
         p = binomtest(gained, gained + lost).pvalue if gained + lost else 1.0
         table.rows.append(
             [
                 f"{before} → {after}",
-                f"{pct(_mean(b for b, _ in pairs))} → {pct(_mean(a for _, a in pairs))}",
+                f"{pct(share(b for b, _ in pairs))} → {pct(share(a for _, a in pairs))}",
                 str(gained),
                 str(lost),
                 f"{p:.2g}",
@@ -106,11 +107,6 @@ def steps_table(results: Results) -> TextTable:
         "difference; below 0.05 the change is unlikely to be luck of the questions drawn."
     )
     return table
-
-
-def _mean(flags: Iterable[bool]) -> float | None:
-    flags = list(flags)
-    return sum(flags) / len(flags) if flags else None
 
 
 def category_table(results: Results) -> TextTable:

@@ -101,13 +101,13 @@ def aggregate(rows: list[tuple[AnswerRecord, Score]], judge: Judgements | None =
     judged = [judge[key] for r in records if judge and (key := (r.id, r.setup, r.fingerprint)) in judge]
     return Metrics(
         n=len(rows),
-        correct=_share(s.correct for s in scores),
-        resolved_by_bot=_share(s.resolved for s in scores),
+        correct=share(s.correct for s in scores),
+        resolved_by_bot=share(s.resolved for s in scores),
         fact_recall=float(np.mean(recalls)) if recalls else None,
-        hallucination_rate=_share(bool(s.hallucinated) for s in answered) if answered else None,
+        hallucination_rate=share(bool(s.hallucinated) for s in answered) if answered else None,
         hallucinated_facts=sum(len(s.hallucinated) for s in scores),
-        echoed_context=_share(s.echoed for s in answered) if answered else None,
-        handed_over=_share(s.handed_over for s in scores),
+        echoed_context=share(s.echoed for s in answered) if answered else None,
+        handed_over=share(s.handed_over for s in scores),
         handover_precision=true_positive / predicted if predicted else None,
         handover_recall=true_positive / actual if actual else None,
         latency_p50_s=float(np.percentile(latencies, 50)) if latencies else 0.0,
@@ -118,7 +118,8 @@ def aggregate(rows: list[tuple[AnswerRecord, Score]], judge: Judgements | None =
     )
 
 
-def _share(flags: Iterable[bool]) -> float:
+def share(flags: Iterable[bool]) -> float:
+    """The share of true flags (0 when there are none)."""
     values = list(flags)
     return sum(values) / len(values) if values else 0.0
 

@@ -61,13 +61,13 @@ def pct(value: float | None) -> str:
 
 
 def pct_interval(share: float | None, n: int) -> str:
-    """A share of n answers with its 95% Wilson interval: `48% (36–61)`; a reader sees what n questions can tell."""
+    """A share of n answers with its 95% Wilson interval: `48% (36–61%)`; a reader sees what n questions can tell."""
     if share is None or n == 0:
         return "n/a"
     from scipy.stats import binomtest
 
     interval = binomtest(round(share * n), n).proportion_ci(confidence_level=0.95, method="wilson")
-    return f"{share:.0%} ({interval.low:.0%}–{interval.high:.0%})".replace("%–", "–")
+    return f"{share:.0%} ({100 * interval.low:.0f}–{interval.high:.0%})"
 
 
 def minutes(value: float | None) -> str:

@@ -100,7 +100,9 @@ def fit(
     state = {"step": 0, "epoch": 0, "batches_in_epoch": 0, "tokens": 0}
     checkpoint = run_dir / CHECKPOINT
     if resume:
-        state = _load_checkpoint(accelerator, checkpoint, config)
+        # A model with frozen weights (LoRA) is checkpointed without them: they come from the base model.
+        frozen = any(not p.requires_grad for p in model.parameters())
+        state = _load_checkpoint(accelerator, checkpoint, config, strict=not frozen)
 
     curve = LossCurve(run_dir / "loss.csv", after_step=state["step"])
     start, tokens_at_start = time.perf_counter(), state["tokens"]
@@ -258,7 +260,7 @@ def _save_checkpoint(accelerator: Accelerator, checkpoint: Path, config: LoopCon
     accelerator.wait_for_everyone()
 
 
-def _load_checkpoint(accelerator: Accelerator, checkpoint: Path, config: LoopConfig) -> dict:
+def _load_checkpoint(accelerator: Accelerator, checkpoint: Path, config: LoopConfig, *, strict: bool) -> dict:
     state_file = checkpoint / STATE
     if not state_file.is_file():
         raise UserError(f"Nothing to resume: no complete checkpoint in {checkpoint}.")
@@ -268,13 +270,8 @@ def _load_checkpoint(accelerator: Accelerator, checkpoint: Path, config: LoopCon
     if changed:
         details = ", ".join(f"{k}: {old} -> {new}" for k, (old, new) in changed.items())
         raise UserError(f"Cannot resume: the training settings changed since the checkpoint ({details}).")
-    # A model with frozen weights (LoRA) is checkpointed without them: they come from the base model.
-    accelerator.load_state(str(checkpoint), strict=not _has_frozen_weights(accelerator))
+    accelerator.load_state(str(checkpoint), strict=strict)
     return saved
-
-
-def _has_frozen_weights(accelerator: Accelerator) -> bool:
-    return any(not p.requires_grad for model in accelerator._models for p in model.parameters())
 
 
 def _checkpoint_trainable_weights_only(models: list[torch.nn.Module], weights: list[dict], _: str) -> None:
@@ -295,6 +292,7 @@ class _TiedWeightsNote(logging.Filter):
 
 
 logging.getLogger("accelerate.utils.other").addFilter(_TiedWeightsNote())
+
 
 def _progress(description: str, *, enabled: bool) -> Progress:
     return Progress(
@@ -331,8 +329,7 @@ class LossCurve:
         kept = []
         if path.exists():
             with path.open(encoding="utf-8") as handle:
-                kept = [row for row in csv.reader(handle)][1:]
-        kept = [row for row in kept if row and int(row[0]) <= after_step]
+                kept = [row for row in list(csv.reader(handle))[1:] if row and int(row[0]) <= after_step]
         with path.open("w", newline="", encoding="utf-8") as handle:
             writer = csv.writer(handle)
             writer.writerow(self.FIELDS)
