@@ -46,7 +46,9 @@ class ModelSettings(Section):
     openai_base_url: str | None = None
     openai_api_key_env: str = "OPENAI_API_KEY"
     openai_model: str | None = None
-    dtype: Literal["float32", "bfloat16"] = "float32"
+    dtype: Literal["auto", "float32", "bfloat16"] = Field(
+        "auto", description="Generation dtype; auto: what this machine executes natively (see models/precision)."
+    )
     max_new_tokens: int = Field(120, ge=1, le=4096)
     temperature: float = Field(0.0, ge=0.0, le=2.0)
     batch_size: int = Field(16, ge=1, description="Questions generated together in evaluation.")
@@ -90,6 +92,12 @@ class Lookup(Section):
     sql: str
     params: dict[str, str] = Field(description="parameter name -> regex found in the question")
     description: str = ""
+    requires: list[str] = Field(
+        default_factory=list,
+        description="Columns of the query's result (e.g. email) that must equal the verified customer's identity "
+        "field of the same name; journey adds the check to the SQL, so a row of another customer never leaves "
+        "the database. Runs without an identity (a served, anonymous caller) skip the lookup.",
+    )
 
 
 class KnowledgeSettings(Section):
@@ -127,9 +135,13 @@ class FinetuneSettings(Section):
     )
     augmented_fraction: float = Field(0.5, ge=0.0, le=1.0, description="Share of examples given context.")
     oracle_drop_fraction: float = Field(0.2, ge=0.0, le=1.0, description="RAFT: share without the gold passage.")
-    bf16: bool = Field(
-        True, description="bfloat16 autocast, and a bfloat16 frozen base under LoRA (fast on GPUs and AMX CPUs)."
+    bf16: bool | Literal["auto"] = Field(
+        "auto",
+        description="bfloat16 autocast and a bfloat16 frozen base under LoRA; auto: where the hardware executes "
+        "bf16 natively (CUDA, CPUs with AVX512-BF16/AMX), else float32.",
     )
+    checkpoint_every: int = Field(100, ge=1, description="Optimizer steps between checkpoints.")
+    checkpoint_minutes: float = Field(5.0, gt=0, description="Also checkpoint when this much time has passed.")
     seed: int = 0
 
 
@@ -148,9 +160,12 @@ class TrainSettings(Section):
     warmup_steps: int = Field(30, ge=0)
     max_steps: int = Field(300, ge=1)
     eval_every: int = Field(100, ge=1)
-    checkpoint_every: int = Field(100, ge=1)
+    checkpoint_every: int = Field(100, ge=1, description="Optimizer steps between checkpoints.")
+    checkpoint_minutes: float = Field(5.0, gt=0, description="Also checkpoint when this much time has passed.")
     val_fraction: float = Field(0.05, gt=0, lt=0.5)
-    precision: Literal["auto", "float32", "bfloat16"] = Field("auto", description="auto: bfloat16 on GPUs.")
+    precision: Literal["auto", "float32", "bfloat16"] = Field(
+        "auto", description="auto: bfloat16 where the hardware executes it natively (CUDA, AVX512-BF16/AMX CPUs)."
+    )
     include_knowledge: bool = True
     include_tickets: bool = True
     instruction_steps: int = Field(20, ge=0)
@@ -208,6 +223,16 @@ class ServeSettings(Section):
     port: int = Field(8000, ge=1, le=65535)
     database: str = "sqlite:///.journey/app.sqlite"
     agent_key_env: str = "JOURNEY_AGENT_KEY"
+    api_keys_env: str = Field(
+        "JOURNEY_API_KEYS", description="Environment variable with the comma-separated keys of the /v1 API."
+    )
+    data_keys_env: str = Field(
+        "JOURNEY_DATA_KEYS",
+        description="Environment variable with the comma-separated /v1 keys also allowed raw lookup rows.",
+    )
+    allow_anonymous: bool = Field(
+        False, description="Serve /v1 without a key (a warning at start-up); never for customer data."
+    )
     cors_origins: list[str] = Field(default_factory=list)
     rate_limit_per_minute: int = Field(60, ge=1, description="Generating requests per client and minute.")
     max_message_chars: int = Field(4000, ge=1)
