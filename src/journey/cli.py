@@ -16,7 +16,8 @@ from rich.console import Console
 from rich.logging import RichHandler
 
 from journey.errors import UserError
-from journey.workspace import CONFIG_NAME, SETUPS, Workspace
+from journey.setups import setup_names
+from journey.workspace import CONFIG_NAME, Workspace
 
 app = typer.Typer(
     help="Take a language model through the journey: as-is, augmented, fine-tuned, "
@@ -32,7 +33,7 @@ err_console = Console(stderr=True)
 WorkspaceOption = Annotated[
     Path | None, typer.Option("--workspace", "-w", help="Workspace folder (default: the current directory).")
 ]
-SetupOption = Annotated[str, typer.Option("--setup", "-s", help=f"One of: {', '.join(SETUPS)}.")]
+SetupOption = Annotated[str, typer.Option("--setup", "-s", help=f"One of: {', '.join(setup_names())}.")]
 
 
 def _workspace(path: Path | None) -> Workspace:

@@ -118,16 +118,12 @@ def index_stage(console: Console, workspace: Workspace) -> None:
 
 def finetune_stage(console: Console, workspace: Workspace, plan: DemoPlan, *, retrain: bool) -> bool:
     """Fine-tune unless an adapter made with this plan exists; False when fine-tuning is not available."""
-    from journey.assistant.setups import adapter_path
-
-    return _train_once(console, workspace, "finetune", adapter_path(workspace), plan.finetune, retrain=retrain)
+    return _train_once(console, workspace, "finetune", workspace.adapter_dir, plan.finetune, retrain=retrain)
 
 
 def train_stage(console: Console, workspace: Workspace, plan: DemoPlan, *, retrain: bool) -> bool:
     """Train from scratch unless a model made with this plan exists; False when training is not available."""
-    from journey.assistant.setups import scratch_path
-
-    return _train_once(console, workspace, "train", scratch_path(workspace), plan.train, retrain=retrain)
+    return _train_once(console, workspace, "train", workspace.scratch_model_dir, plan.train, retrain=retrain)
 
 
 def _train_once(

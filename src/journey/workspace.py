@@ -1,6 +1,6 @@
 """The workspace: `journey.toml` settings (pydantic) and the paths under `.journey/`.
 
-A workspace is a folder a user brings (DESIGN.md): `journey.toml`, `knowledge/`,
+A workspace is a folder a user brings (docs/design.md): `journey.toml`, `knowledge/`,
 `data/tickets.jsonl`, `data/eval.jsonl`, `data/corpus/` and any SQLAlchemy
 databases. Everything the tool writes goes under `<workspace>/.journey/`.
 """
@@ -16,9 +16,9 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from journey.errors import UserError
+from journey.setups import setup_names
 
 CONFIG_NAME = "journey.toml"
-SETUPS = ("scratch", "as-is", "augmented", "finetuned", "finetuned+augmented")
 DEFAULT_BASE = "smollm2-135m-instruct"
 
 DEFAULT_SYSTEM_PROMPT = (
@@ -181,9 +181,9 @@ class EvaluateSettings(Section):
     @field_validator("setups")
     @classmethod
     def _known_setups(cls, value: list[str]) -> list[str]:
-        unknown = [s for s in value if s not in SETUPS]
+        unknown = [s for s in value if s not in setup_names()]
         if unknown:
-            raise ValueError(f"unknown set-up(s) {unknown}; choose from {list(SETUPS)}")
+            raise ValueError(f"unknown set-up(s) {unknown}; choose from {list(setup_names())}")
         return value
 
 
@@ -312,6 +312,16 @@ class Workspace:
     @property
     def models_dir(self) -> Path:
         return self.state_dir / "models"
+
+    @property
+    def adapter_dir(self) -> Path:
+        """Where `journey finetune` writes what the fine-tuned set-ups load (an adapter, or a full model)."""
+        return self.adapters_dir / "default"
+
+    @property
+    def scratch_model_dir(self) -> Path:
+        """Where `journey train` writes the model the scratch set-up loads."""
+        return self.models_dir / "scratch"
 
     @property
     def checkpoints_dir(self) -> Path:

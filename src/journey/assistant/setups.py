@@ -1,4 +1,8 @@
-"""The five set-ups (DESIGN.md): which model and whether knowledge is on — nothing else differs."""
+"""A set-up's parts in this workspace: which model folder, which adapter, whether knowledge is on.
+
+What a set-up *is* comes from the registry (journey/setups.py, docs/design.md); this
+module only finds its parts on disk and names the command that makes a missing one.
+"""
 
 from __future__ import annotations
 
@@ -6,10 +10,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from journey.errors import UserError
-from journey.workspace import SETUPS, Workspace
-
-ADAPTER_NAME = "default"
-SCRATCH_NAME = "scratch"
+from journey.setups import setup_def, setup_names
+from journey.workspace import Workspace
 
 
 @dataclass(frozen=True)
@@ -22,41 +24,27 @@ class SetupSpec:
     knowledge: bool
 
 
-def adapter_path(workspace: Workspace) -> Path:
-    """Where `journey finetune` writes the adapter the fine-tuned set-ups use."""
-    return workspace.adapters_dir / ADAPTER_NAME
-
-
-def scratch_path(workspace: Workspace) -> Path:
-    """Where `journey train` writes the model the scratch set-up uses."""
-    return workspace.models_dir / SCRATCH_NAME
-
-
 def resolve_setup(workspace: Workspace, name: str) -> SetupSpec:
     """The parts of set-up `name`; a clear error names the command that makes a missing part."""
-    if name not in SETUPS:
-        raise UserError(f"Unknown set-up '{name}'. Choose one of: {', '.join(SETUPS)}.")
-    base = workspace.settings.model.base
-    knowledge = name.endswith("augmented")
-    if name == "scratch":
-        folder = scratch_path(workspace)
-        if not (folder / "config.json").is_file():
-            raise UserError("The scratch set-up has no model yet: run `journey train` first.")
-        return SetupSpec(name, str(folder), None, False)
-    adapter = None
-    if name.startswith("finetuned"):
-        adapter = adapter_path(workspace)
+    row = setup_def(name)
+    base, adapter = workspace.settings.model.base, None
+    if row.model == "scratch":
+        base = str(workspace.scratch_model_dir)
+        if not (workspace.scratch_model_dir / "config.json").is_file():
+            raise UserError(f"The {name} set-up has no model yet: run `journey train` first.")
+    elif row.model == "finetuned":
+        adapter = workspace.adapter_dir
         if not (adapter / "adapter_config.json").is_file() and not (adapter / "config.json").is_file():
             raise UserError(f"The {name} set-up has no adapter yet: run `journey finetune` first.")
-    if knowledge and not workspace.index_dir.exists():
+    if row.knowledge and not workspace.index_dir.exists():
         raise UserError(f"The {name} set-up needs the knowledge index: run `journey index` first.")
-    return SetupSpec(name, base, adapter, knowledge)
+    return SetupSpec(name, base, adapter, row.knowledge)
 
 
 def available_setups(workspace: Workspace) -> list[str]:
     """The set-ups whose parts exist in this workspace."""
     available = []
-    for name in SETUPS:
+    for name in setup_names():
         try:
             resolve_setup(workspace, name)
         except UserError:

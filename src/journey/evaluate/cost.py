@@ -14,7 +14,7 @@ import json
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 import numpy as np
 from pydantic import BaseModel, ValidationError
@@ -22,17 +22,10 @@ from pydantic import BaseModel, ValidationError
 from journey.evaluate.runs import AnswerRecord, Run
 from journey.evaluate.tables import TextTable, dollars, flops, seconds
 from journey.io import atomic_write_json
+from journey.setups import Stage, in_journey_order, setup_def
 from journey.workspace import Workspace
 
-Stage = Literal["train", "finetune", "index"]
 STAGES: tuple[Stage, ...] = ("train", "finetune", "index")
-SETUP_STAGES: dict[str, tuple[Stage, ...]] = {  # in journey order
-    "as-is": (),
-    "augmented": ("index",),
-    "finetuned": ("finetune",),
-    "finetuned+augmented": ("finetune", "index"),
-    "scratch": ("train",),
-}
 # Dense bf16 tensor-core peaks (vendor datasheets), keyed like the default price table.
 PEAK_FLOPS = {"a10g": 125e12, "a100-80gb": 312e12, "h100": 989e12}
 TRAIN_UTILISATION = 0.40  # model FLOPs utilisation of a well-tuned training job
@@ -104,9 +97,7 @@ def _training_run(workspace: Workspace, stage: Stage) -> StageRecord | None:
     Only runs that wrote what the set-ups load count: `journey train`'s instruction stage
     is also a fine-tuning run, but its output is the scratch model, not the adapter.
     """
-    from journey.assistant.setups import adapter_path, scratch_path
-
-    target = {"train": scratch_path, "finetune": adapter_path}[stage](workspace)
+    target = {"train": workspace.scratch_model_dir, "finetune": workspace.adapter_dir}[stage]
     runs = sorted(workspace.runs_dir.glob(f"{stage}-*/run.json")) if workspace.runs_dir.is_dir() else []
     for path in reversed(runs):
         try:
@@ -161,7 +152,7 @@ def inference_costs(workspace: Workspace, run: Run) -> dict[str, InferenceCost]:
     for record in run.records():
         by_setup.setdefault(record.setup, []).append(record)
     costs = {}
-    for setup in (s for s in SETUP_STAGES if s in by_setup):
+    for setup in in_journey_order(by_setup):
         records = by_setup[setup]
         per_question = float(np.mean([r.wall_s for r in records]))
         tokens = float(np.mean([r.prompt_tokens + r.completion_tokens for r in records]))
@@ -180,7 +171,7 @@ def inference_costs(workspace: Workspace, run: Run) -> dict[str, InferenceCost]:
 def setup_cost(workspace: Workspace, setup: str, inference: InferenceCost | None, stages: dict) -> str:
     """The journey table's cost cell: per 1,000 questions, plus the one-off stages the set-up needs."""
     per_k = f"{dollars(inference.dollars_per_1k)}/1k q" if inference else "n/a"
-    one_off = [stage_dollars(workspace, stages[s]) for s in SETUP_STAGES[setup] if s in stages]
+    one_off = [stage_dollars(workspace, stages[s]) for s in setup_def(setup).stages if s in stages]
     known = [d for d in one_off if d is not None]
     return f"{per_k} + {dollars(sum(known))} once" if known else per_k
 

@@ -7,18 +7,11 @@ from journey.evaluate.metrics import share
 from journey.evaluate.results import Results
 from journey.evaluate.simulation import BASELINE
 from journey.evaluate.tables import TextTable, minutes, pct, pct_interval
+from journey.setups import journey_steps
 from journey.workspace import Workspace
 
 MAX_EXAMPLES = 6
 MAX_ANSWER_CHARS = 400
-# The seed's claims, each a step against the set-up it builds on.
-STEPS = (
-    ("augmented", "as-is"),
-    ("finetuned", "as-is"),
-    ("finetuned+augmented", "augmented"),
-    ("finetuned+augmented", "finetuned"),
-    ("scratch", "as-is"),
-)
 
 
 def journey_table(workspace: Workspace, results: Results) -> TextTable:
@@ -83,7 +76,7 @@ def steps_table(results: Results) -> TextTable:
         "Did each step help? The same questions, before and after",
         ["step", "correct before → after", "questions gained", "questions lost", "p (exact McNemar)"],
     )
-    for after, before in STEPS:
+    for after, before in journey_steps():  # the seed's claims, each a step against the set-up it builds on
         if after not in results.scored or before not in results.scored:
             continue
         was = {item.id: s.correct for item, _, s in results.scored[before]}

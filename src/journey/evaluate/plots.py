@@ -10,16 +10,8 @@ from matplotlib.figure import Figure
 from journey.evaluate.cost import InferenceCost, StageRecord, stage_dollars
 from journey.evaluate.results import Results
 from journey.evaluate.simulation import BASELINE
+from journey.setups import seed_claims
 from journey.workspace import Workspace
-
-# The seed's worked example, drawn for comparison and labelled as claims.
-SEED_CLAIMS = {
-    "human only": (20, 0.80),
-    "as-is": (12, 0.85),
-    "augmented": (8, 0.88),
-    "finetuned": (5, 0.91),
-    "finetuned+augmented": (5, 0.93),
-}
 
 
 def _png(figure: Figure) -> bytes:
@@ -65,7 +57,8 @@ def response_vs_satisfaction(results: Results) -> bytes:
         axes.scatter(*point, marker=marker, s=60)
         # alternate label positions so set-ups that land on the same spot stay readable
         axes.annotate(name, point, textcoords="offset points", xytext=(6, 6 if i % 2 else -12))
-    claims = np.array(list(SEED_CLAIMS.values()))
+    # The seed's worked example, drawn for comparison and labelled as claims.
+    claims = np.array(seed_claims())
     axes.scatter(
         claims[:, 0], claims[:, 1] * 100, facecolors="none", edgecolors="grey", label="seed's example (claimed)"
     )

@@ -11,10 +11,8 @@ from journey.evaluate.judge import load_judgements
 from journey.evaluate.metrics import Score, Scored, score_run, summarise
 from journey.evaluate.runs import AnswerRecord, Run
 from journey.evaluate.simulation import BASELINE, Outcome, SimulationResult, assumptions, simulate
+from journey.setups import in_journey_order
 from journey.workspace import Workspace
-
-# The seed's journey first (as-is → augmented → fine-tuned → fine-tuned + augmented), then from scratch.
-JOURNEY_ORDER = ("as-is", "augmented", "finetuned", "finetuned+augmented", "scratch")
 
 
 @dataclass
@@ -56,7 +54,7 @@ def load_results(workspace: Workspace, run: Run) -> Results:
     """Score the run's answers with the current eval file and simulation settings."""
     evalset = load_evalset(workspace.eval_path)
     scored = score_run(evalset.items, run.records())
-    scored = {name: scored[name] for name in JOURNEY_ORDER if name in scored}
+    scored = {name: scored[name] for name in in_journey_order(scored)}
     settings = workspace.settings.simulation
     simulation = {BASELINE: simulate(settings, None)}
     for name, triples in scored.items():

@@ -4,23 +4,20 @@ from __future__ import annotations
 
 from typing import Any
 
-from journey.evaluate.cost import Stage, StageRecord, stage_dollars
+from journey.evaluate.cost import StageRecord, stage_dollars
 from journey.evaluate.tables import TextTable, dollars, seconds
 from journey.io import JsonlProblem, read_jsonl
+from journey.setups import Stage, demonstrating
 from journey.workspace import Workspace
 
-COLUMNS: dict[Stage, tuple[str, tuple[str, ...]]] = {
-    "train": ("training (scratch)", ("scratch",)),
-    "finetune": ("fine-tuning", ("finetuned",)),
-    "index": ("augmentation", ("augmented", "finetuned+augmented")),
-}
+COLUMNS: dict[Stage, str] = {"train": "training (scratch)", "finetune": "fine-tuning", "index": "augmentation"}
 
 
 def tradeoffs_table(
     workspace: Workspace, stages: dict[Stage, StageRecord], freshness: dict[str, Any] | None
 ) -> TextTable:
     """Rows: data needed, compute here, what an update takes, whether a database change shows up."""
-    table = TextTable("Training vs fine-tuning vs augmentation, measured here", ["", *(c for c, _ in COLUMNS.values())])
+    table = TextTable("Training vs fine-tuning vs augmentation, measured here", ["", *COLUMNS.values()])
     table.rows.append(["data needed (this workspace)", _corpus(workspace), _tickets(workspace), _knowledge(workspace)])
     table.rows.append(["compute here", *(_compute(workspace, stages.get(stage)) for stage in COLUMNS)])
     reindex = freshness["reindex_seconds"] if freshness else None
@@ -34,7 +31,7 @@ def tradeoffs_table(
             else "incremental re-index (not measured)",
         ]
     )
-    table.rows.append(["answers a changed database value", *(_fresh(freshness, s) for _, s in COLUMNS.values())])
+    table.rows.append(["answers a changed database value", *(_fresh(freshness, demonstrating(s)) for s in COLUMNS)])
     if freshness:
         probe = freshness["probe"]
         table.notes.append(

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from journey.assistant.setups import adapter_path
 from journey.errors import UserError
 from journey.finetune.adapters import TRAINING_INFO, attach_adapter, training_info
 from journey.io import atomic_directory, atomic_write_json
@@ -19,7 +18,7 @@ from journey.workspace import Workspace
 
 def merge(workspace: Workspace, output: Path, *, adapter: Path | None = None) -> Path:
     """Merge `adapter` (default: the workspace's) into model.base; write the result to `output`."""
-    adapter = adapter or adapter_path(workspace)
+    adapter = adapter or workspace.adapter_dir
     base = workspace.settings.model.base
     if (adapter / "config.json").is_file():  # a full fine-tune is already a model folder
         model, tokenizer = load_model(str(adapter))

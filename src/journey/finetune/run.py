@@ -25,7 +25,6 @@ from pydantic import ValidationError
 from transformers import PreTrainedModel, PreTrainedTokenizerBase
 
 from journey.assistant.prompts import system_prompt
-from journey.assistant.setups import adapter_path
 from journey.errors import UserError
 from journey.finetune.adapters import save_trained
 from journey.finetune.contexts import gather_contexts
@@ -118,7 +117,7 @@ def finetune(
         workspace,
         with_overrides(settings or workspace.settings.finetune, **overrides),
         base=base or workspace.settings.model.base,
-        output=output or adapter_path(workspace),
+        output=output or workspace.adapter_dir,
         resume=resume,
         progress=progress,
     )

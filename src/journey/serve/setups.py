@@ -10,7 +10,8 @@ from journey.assistant import Assistant, available_setups, load_assistant
 from journey.errors import UserError
 from journey.serve.errors import ApiError
 from journey.serve.worker import ModelWorker
-from journey.workspace import SETUPS, Workspace
+from journey.setups import setup_names
+from journey.workspace import Workspace
 
 
 class SetupPool:
@@ -31,7 +32,7 @@ class SetupPool:
         """The assistant of set-up `name`; 404 (OpenAI's model_not_found) when it does not exist here."""
         if name in self._loaded:
             return self._loaded[name]
-        if name not in SETUPS:
+        if name not in setup_names():
             raise ApiError(
                 404, f"The model '{name}' does not exist. GET /v1/models lists the set-ups.", "model_not_found"
             )

@@ -23,7 +23,6 @@ from accelerate import PartialState
 from pydantic import ValidationError
 from transformers import LlamaForCausalLM, PreTrainedModel, PreTrainedTokenizerFast
 
-from journey.assistant.setups import scratch_path
 from journey.errors import UserError
 from journey.io import atomic_directory, atomic_write_json
 from journey.models.loading import cache_root
@@ -196,7 +195,7 @@ def main(workspace: Workspace, run: Setup, *, resume: bool, progress: bool, star
         corpus_files=run.corpus.files,
         not_utf8_files=run.corpus.not_utf8,
         instruction_steps=0,
-        output=scratch_path(workspace),
+        output=workspace.scratch_model_dir,
         run_dir=workspace.runs_dir / time.strftime("train-%Y%m%d-%H%M%S"),
     )
     report.instruction_steps = _register(workspace, run, report, state, progress=progress)
