@@ -56,7 +56,7 @@ def main() -> None:
             results = evaluate(
                 with_batch_size(workspace, size), setups, console=console, limit=args.questions, run_id=label
             )
-            rates[label] = {s: results.metrics[s]["overall"]["questions_per_min"] for s in setups}
+            rates[label] = {s: results.metrics[s].overall.questions_per_min for s in setups}
     print(
         f"{args.questions} questions, batch size {batch_size}, {torch.get_num_threads()} torch thread(s), "
         f"model {workspace.settings.model.base}"

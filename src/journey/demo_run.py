@@ -68,9 +68,9 @@ def run_demo(console: Console, directory: Path, *, quick: bool = False, retrain:
         _heading(console, f"evaluate {', '.join(setups)}")
         results = evaluate(workspace, setups, console=console, limit=plan.questions, run_id=plan.run_id)
         for setup in setups:
-            overall = results.metrics[setup]["overall"]
+            overall = results.metrics[setup].overall
             console.print(
-                f"{setup:<22} {pct(overall['correct'])} correct, {pct(overall['resolved_by_bot'])} resolved by the bot",
+                f"{setup:<22} {pct(overall.correct)} correct, {pct(overall.resolved_by_bot)} resolved by the bot",
                 highlight=False,
             )
 

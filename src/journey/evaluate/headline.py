@@ -43,20 +43,20 @@ def journey_table(workspace: Workspace, results: Results) -> TextTable:
         ]
     )
     for setup in results.setups:
-        overall = results.metrics[setup]["overall"]
+        overall = results.metrics[setup].overall
         sim = results.simulation[setup]
         table.rows.append(
             [
                 setup,
-                pct_interval(overall["correct"], overall["n"]),
-                pct_interval(overall["resolved_by_bot"], overall["n"]),
-                f"{_ratio(overall['handover_precision'])} / {_ratio(overall['handover_recall'])}",
+                pct_interval(overall.correct, overall.n),
+                pct_interval(overall.resolved_by_bot, overall.n),
+                f"{_ratio(overall.handover_precision)} / {_ratio(overall.handover_recall)}",
                 _response(sim),
                 pct(sim.satisfaction),
                 setup_cost(workspace, setup, costs.get(setup), stages),
             ]
         )
-    n = max((results.metrics[s]["overall"]["n"] for s in results.setups), default=0)
+    n = max((results.metrics[s].overall.n for s in results.setups), default=0)
     table.notes += [
         f"correct, resolved by bot, hand-over precision/recall: measured on {n} questions (run {results.run.id}); "
         "in brackets, the 95% interval (Wilson) of a share measured on that many questions.",
@@ -104,13 +104,13 @@ def steps_table(results: Results) -> TextTable:
 
 def category_table(results: Results) -> TextTable:
     """Share correct per category and set-up."""
-    categories = sorted({c for s in results.setups for c in results.metrics[s]["categories"]})
+    categories = sorted({c for s in results.setups for c in results.metrics[s].categories})
     table = TextTable("Correct answers by category", ["category", *results.setups])
     for category in categories:
         cells = []
         for setup in results.setups:
-            metrics = results.metrics[setup]["categories"].get(category)
-            cells.append(f"{pct(metrics['correct'])} of {metrics['n']}" if metrics else "n/a")
+            metrics = results.metrics[setup].categories.get(category)
+            cells.append(f"{pct(metrics.correct)} of {metrics.n}" if metrics else "n/a")
         table.rows.append([category, *cells])
     return table
 
@@ -132,18 +132,18 @@ def detail_table(results: Results) -> TextTable:
         ],
     )
     for setup in results.setups:
-        m = results.metrics[setup]["overall"]
+        m = results.metrics[setup].overall
         table.rows.append(
             [
                 setup,
-                pct(m["fact_recall"]),
-                f"{pct(m['hallucination_rate'])} ({m['hallucinated_facts']} facts)",
-                pct(m["echoed_context"]),
-                pct(m["handed_over"]),
-                f"{m['latency_p50_s']:.2f} s / {m['latency_p95_s']:.2f} s",
-                _number(m["tokens_per_s"]),
-                _number(m["questions_per_min"]),
-                pct(m["judge"]),
+                pct(m.fact_recall),
+                f"{pct(m.hallucination_rate)} ({m.hallucinated_facts} facts)",
+                pct(m.echoed_context),
+                pct(m.handed_over),
+                f"{m.latency_p50_s:.2f} s / {m.latency_p95_s:.2f} s",
+                _number(m.tokens_per_s),
+                _number(m.questions_per_min),
+                pct(m.judge),
             ]
         )
     table.notes += [

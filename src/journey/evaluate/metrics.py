@@ -13,6 +13,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass
+from typing import Any
 
 import numpy as np
 
@@ -137,15 +138,27 @@ def score_run(items: list[EvalItem], records: list[AnswerRecord]) -> dict[str, S
     return dict(grouped)
 
 
-def summarise(scored: dict[str, Scored], judge: Judgements | None = None) -> dict[str, dict]:
-    """Per set-up: overall metrics and metrics per category (plain dicts, ready for JSON)."""
+@dataclass(frozen=True)
+class SetupMetrics:
+    """One set-up's metrics: over every question, and per category."""
+
+    overall: Metrics
+    categories: dict[str, Metrics]
+
+    def as_dict(self) -> dict[str, Any]:
+        """The form summary.json keeps."""
+        return {"overall": self.overall.as_dict(), "categories": {c: m.as_dict() for c, m in self.categories.items()}}
+
+
+def summarise(scored: dict[str, Scored], judge: Judgements | None = None) -> dict[str, SetupMetrics]:
+    """Per set-up: overall metrics and metrics per category."""
     summary = {}
     for setup, triples in scored.items():
         categories: dict[str, list[tuple[AnswerRecord, Score]]] = defaultdict(list)
         for item, record, s in triples:
             categories[item.category].append((record, s))
-        summary[setup] = {
-            "overall": aggregate([(r, s) for _, r, s in triples], judge).as_dict(),
-            "categories": {c: aggregate(rows, judge).as_dict() for c, rows in sorted(categories.items())},
-        }
+        summary[setup] = SetupMetrics(
+            overall=aggregate([(r, s) for _, r, s in triples], judge),
+            categories={c: aggregate(rows, judge) for c, rows in sorted(categories.items())},
+        )
     return summary

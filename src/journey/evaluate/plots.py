@@ -21,14 +21,14 @@ def _png(figure: Figure) -> bytes:
 
 
 def accuracy_by_category(results: Results) -> bytes:
-    categories = sorted({c for s in results.setups for c in results.metrics[s]["categories"]})
+    categories = sorted({c for s in results.setups for c in results.metrics[s].categories})
     figure = Figure(figsize=(9, 4), layout="tight")
     axes = figure.subplots()
     width = 0.8 / max(len(results.setups), 1)
     positions = np.arange(len(categories))
     for i, setup in enumerate(results.setups):
-        per = results.metrics[setup]["categories"]
-        values = [per[c]["correct"] if c in per else 0 for c in categories]
+        per = results.metrics[setup].categories
+        values = [per[c].correct if c in per else 0 for c in categories]
         axes.bar(positions + i * width, values, width, label=setup)
     axes.set_xticks(positions + width * (len(results.setups) - 1) / 2, categories, rotation=20)
     axes.set_ylabel("share correct")

@@ -8,7 +8,7 @@ from typing import Any
 
 from journey.evaluate.evalset import EvalSet, load_evalset
 from journey.evaluate.judge import load_judgements
-from journey.evaluate.metrics import Score, Scored, score_run, summarise
+from journey.evaluate.metrics import Score, Scored, SetupMetrics, score_run, summarise
 from journey.evaluate.runs import AnswerRecord, Run
 from journey.evaluate.simulation import BASELINE, Outcome, SimulationResult, assumptions, simulate
 from journey.setups import in_journey_order
@@ -22,7 +22,7 @@ class Results:
     run: Run
     evalset: EvalSet
     scored: dict[str, Scored]  # set-up -> scored answers, set-ups in journey order
-    metrics: dict[str, dict[str, Any]]
+    metrics: dict[str, SetupMetrics]
     simulation: dict[str, SimulationResult]  # the human-only baseline first, then each set-up
     assumptions: list[str]
 
@@ -38,7 +38,7 @@ class Results:
             "eval_file": str(self.evalset.path),
             "questions": len(self.evalset.items),
             "notes": self.evalset.notes(),
-            "setups": self.metrics,
+            "setups": {name: metrics.as_dict() for name, metrics in self.metrics.items()},
             "simulation": {name: result.as_dict() for name, result in self.simulation.items()},
             "simulation_assumptions": self.assumptions,
         }
