@@ -59,7 +59,7 @@ def test_report_escapes_answers_questions_and_names(tmp_path: Path) -> None:
     report = write_report(workspace, find_run(workspace, "r1"))
     page = report.html_path.read_text()
     assert "<script>" not in page and "<img src=x>" not in page and "<i>product" not in page
-    assert "&lt;script&gt;alert(&#x27;x&#x27;)&lt;/script&gt;" in page
+    assert "&lt;script&gt;alert(&#39;x&#39;)&lt;/script&gt;" in page
     assert "Shop &lt;b&gt;" in page
     assert page.count("data:image/png;base64,") == 4  # plots embedded: the file stands alone
     markdown = report.markdown_path.read_text()

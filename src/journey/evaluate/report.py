@@ -7,7 +7,6 @@ user or a model is escaped on the way out.
 from __future__ import annotations
 
 import base64
-import html
 import platform
 import time
 from dataclasses import dataclass
@@ -27,17 +26,10 @@ from journey.evaluate.freshness import load_freshness
 from journey.evaluate.headline import category_table, detail_table, examples_table, journey_table, steps_table
 from journey.evaluate.results import Results, load_results
 from journey.evaluate.runs import Run, evaluation_runs, find_run
-from journey.evaluate.tables import TextTable, md_escape, to_html, to_markdown
+from journey.evaluate.tables import TextTable, md_escape, to_markdown
 from journey.evaluate.tradeoffs import tradeoffs_table
 from journey.io import atomic_write_text
 from journey.workspace import Workspace
-
-STYLE = """
-body{font-family:system-ui,sans-serif;max-width:1100px;margin:2em auto;padding:0 1em;color:#222}
-table{border-collapse:collapse;margin:.5em 0 1em;font-size:.9em}
-th,td{border:1px solid #ccc;padding:.3em .5em;text-align:left;vertical-align:top}
-th{background:#f3f3f3} .notes{color:#555;font-size:.85em} img{max-width:100%}
-"""
 
 
 @dataclass
@@ -132,16 +124,14 @@ def render_markdown(report: Report, workspace: Workspace) -> str:
 
 
 def render_html(report: Report, workspace: Workspace) -> str:
-    title = html.escape(f"{workspace.settings.project.name}: the journey, measured")
-    context = "".join(f"<li>{html.escape(line)}</li>" for line in _context_lines(report, workspace))
-    figures = "".join(
-        f"<figure><img alt='{html.escape(name)}' src='data:image/png;base64,{base64.b64encode(png).decode()}'>"
-        f"<figcaption>{html.escape(name)}</figcaption></figure>"
-        for name, png in report.figures.items()
-    )
-    sections = "".join(to_html(table) for name, table in report.tables.items() if name != "journey")
-    return (
-        f"<!doctype html><html lang='en'><head><meta charset='utf-8'><title>{title}</title>"
-        f"<style>{STYLE}</style></head><body><h1>{title}</h1>{to_html(report.journey)}"
-        f"<ul class='notes'>{context}</ul>{figures}{sections}</body></html>\n"
+    """The self-contained page (templates/report.html, autoescaped), figures embedded as base64 PNG."""
+    from jinja2 import Environment, PackageLoader, select_autoescape
+
+    environment = Environment(loader=PackageLoader("journey", "templates"), autoescape=select_autoescape(["html"]))
+    return environment.get_template("report.html").render(
+        title=f"{workspace.settings.project.name}: the journey, measured",
+        journey=report.journey,
+        context=_context_lines(report, workspace),
+        figures=[(name, base64.b64encode(png).decode()) for name, png in report.figures.items()],
+        sections=[table for name, table in report.tables.items() if name != "journey"],
     )

@@ -1,7 +1,8 @@
 """Plain tables rendered three ways — terminal (rich), Markdown and HTML — from one definition.
 
-Every cell is text from users or models at some point, so the Markdown and HTML
-renderers escape it: `<script>` in an answer shows as text, never runs.
+Every cell is text from users or models at some point, so every renderer escapes it:
+`<script>` in an answer shows as text, never runs. The HTML one is the `table` macro
+of templates/report.html (jinja2, autoescaped).
 """
 
 from __future__ import annotations
@@ -39,16 +40,6 @@ def to_markdown(table: TextTable) -> str:
     lines += ["| " + " | ".join(md_escape(cell) for cell in row) + " |" for row in table.rows]
     lines += [""] + [f"- {md_escape(note)}" for note in table.notes] if table.notes else []
     return "\n".join(lines) + "\n"
-
-
-def to_html(table: TextTable) -> str:
-    head = "".join(f"<th>{html.escape(c)}</th>" for c in table.columns)
-    body = "".join("<tr>" + "".join(f"<td>{html.escape(cell)}</td>" for cell in row) + "</tr>" for row in table.rows)
-    notes = "".join(f"<li>{html.escape(note)}</li>" for note in table.notes)
-    title = f"<h3>{html.escape(table.title)}</h3>" if table.title else ""
-    return f"{title}<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>" + (
-        f'<ul class="notes">{notes}</ul>' if notes else ""
-    )
 
 
 def md_escape(text: str) -> str:
