@@ -1,17 +1,29 @@
-"""The assistant pipeline and the set-ups that configure it."""
+"""The assistant pipeline and the set-ups that configure it.
+
+The set-up records are light; the pipeline loads the model backends (torch), so it is
+imported on first use.
+"""
 
 from __future__ import annotations
 
-from journey.assistant.pipeline import Assistant, Reply
+from typing import TYPE_CHECKING
+
+from journey import lazy_exports
 from journey.assistant.setups import SetupSpec, available_setups, resolve_setup
-from journey.models import load_backend
-from journey.workspace import Workspace
+
+if TYPE_CHECKING:
+    from journey.assistant.pipeline import Assistant
+    from journey.workspace import Workspace
 
 __all__ = ["Assistant", "Reply", "SetupSpec", "available_setups", "load_assistant", "resolve_setup"]
+__getattr__ = lazy_exports(__name__, {"journey.assistant.pipeline": ["Assistant", "Reply"]})
 
 
 def load_assistant(workspace: Workspace, setup: str) -> Assistant:
     """Build the assistant of one set-up: its model backend and, if on, its knowledge."""
+    from journey.assistant.pipeline import Assistant
+    from journey.models import load_backend
+
     spec = resolve_setup(workspace, setup)
     knowledge = None
     if spec.knowledge:

@@ -9,12 +9,15 @@ from __future__ import annotations
 
 import json
 import re
+from typing import TYPE_CHECKING
 
 from journey.evaluate.evalset import EvalItem
 from journey.evaluate.runs import AnswerRecord, Run, append_lines
 from journey.io import JsonlProblem, read_jsonl
-from journey.models.backends import Backend, OpenAIBackend
 from journey.workspace import EvaluateSettings
+
+if TYPE_CHECKING:  # the backends load torch; reading a run's judgements (the report) does not need it
+    from journey.models.backends import Backend
 
 JUDGEMENTS = "judge.jsonl"
 SYSTEM = (
@@ -28,6 +31,8 @@ def judge_backend(settings: EvaluateSettings) -> Backend | None:
     """The configured judge, or None when no judge endpoint is set."""
     if not settings.judge_base_url:
         return None
+    from journey.models.backends import OpenAIBackend
+
     model = settings.judge_model or "judge"
     return OpenAIBackend(settings.judge_base_url, model, api_key_env=settings.judge_api_key_env)
 

@@ -11,8 +11,8 @@ import platform
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from journey.evaluate import plots
 from journey.evaluate.cost import (
     InferenceCost,
     StageRecord,
@@ -23,13 +23,14 @@ from journey.evaluate.cost import (
     stages_table,
 )
 from journey.evaluate.freshness import load_freshness
-from journey.evaluate.headline import category_table, detail_table, examples_table, journey_table, steps_table
-from journey.evaluate.results import Results, load_results
 from journey.evaluate.runs import Run, evaluation_runs, find_run
 from journey.evaluate.tables import TextTable, md_escape, to_markdown
 from journey.evaluate.tradeoffs import tradeoffs_table
 from journey.io import atomic_write_text
 from journey.workspace import Workspace
+
+if TYPE_CHECKING:
+    from journey.evaluate.results import Results
 
 
 @dataclass
@@ -74,6 +75,11 @@ def _cost_tables(
 
 def build_report(workspace: Workspace, run: Run) -> Report:
     """Score the run, simulate, cost it and draw the figures."""
+    # Scoring and plotting (matplotlib) load here, not with `journey cost`, which shares this module.
+    from journey.evaluate import plots
+    from journey.evaluate.headline import category_table, detail_table, examples_table, journey_table, steps_table
+    from journey.evaluate.results import load_results
+
     results = load_results(workspace, run)
     stages = measured_stages(workspace)
     costs = inference_costs(workspace, run)

@@ -15,15 +15,17 @@ import re
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, ConfigDict, ValidationError
 
-from journey.assistant.pipeline import Reply
 from journey.errors import UserError
 from journey.io import JsonlProblem, atomic_write_json, read_jsonl
 from journey.knowledge.context import Context, LookupResult, Passage
 from journey.workspace import Workspace
+
+if TYPE_CHECKING:  # the pipeline loads torch; `journey cost` and `report` read runs without it
+    from journey.assistant.pipeline import Reply
 
 KIND = "evaluate"
 MANIFEST = "run.json"

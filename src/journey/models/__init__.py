@@ -1,12 +1,15 @@
-"""Model loading and generation backends."""
+"""Model loading and generation backends (torch and transformers: imported on first use)."""
 
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from journey.models.backends import Backend, Generation, OpenAIBackend, TransformersBackend
-from journey.models.loading import load_model, resolve_base
-from journey.workspace import ModelSettings
+from journey import lazy_exports
+
+if TYPE_CHECKING:
+    from journey.models.backends import Backend
+    from journey.workspace import ModelSettings
 
 __all__ = [
     "Backend",
@@ -17,12 +20,22 @@ __all__ = [
     "load_model",
     "resolve_base",
 ]
+__getattr__ = lazy_exports(
+    __name__,
+    {
+        "journey.models.backends": ["Backend", "Generation", "OpenAIBackend", "TransformersBackend"],
+        "journey.models.loading": ["load_model", "resolve_base"],
+    },
+)
 
 FINETUNED_SERVER_MODEL = "journey-finetuned"
 
 
 def load_backend(settings: ModelSettings, *, base: str, adapter: Path | None = None, name: str) -> Backend:
     """A backend for `base` (+ a PEFT adapter, or a fully fine-tuned model folder)."""
+    from journey.models.backends import OpenAIBackend, TransformersBackend
+    from journey.models.loading import load_model
+
     if settings.backend == "openai":
         from journey.errors import UserError
 
