@@ -1,25 +1,67 @@
-"""The `journey` command line: one verb a step. Thin: parse, call, print."""
+"""The `journey` command line: one verb a step. Thin: parse, call, print.
+
+Each verb imports what it uses when it runs (torch, transformers, LanceDB, FastAPI…), so
+`--help`, usage mistakes and the light verbs start in a fraction of a second.
+"""
 
 from __future__ import annotations
 
 import logging
 import os
+import shlex
 import sys
 import warnings
 from importlib import resources
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal, NoReturn
 
-import click
 import typer
 from rich.console import Console
 from rich.logging import RichHandler
+from rich.markup import escape
+from typer.core import TyperGroup
 
 from journey.errors import UserError
 from journey.setups import setup_names
-from journey.workspace import CONFIG_NAME, Workspace
+
+try:  # typer >= 0.2x bundles its own copy of click; older ones raise click's own exceptions
+    from typer._click.exceptions import ClickException, UsageError
+except ImportError:
+    from click import ClickException, UsageError
+
+if TYPE_CHECKING:
+    from journey.workspace import Workspace
+
+# How to continue a verb after Ctrl-C: add this flag, or run it again (it resumes by itself).
+RESUME_FLAG = {"finetune": "--resume", "train": "--resume"}
+RESUMES_ON_RERUN = {"evaluate": ["--fresh"], "demo": []}  # the options to leave out of the rerun
+
+
+class Interrupted(Exception):
+    """Ctrl-C inside a verb, with the verb's name (None before one started)."""
+
+    def __init__(self, verb: str | None) -> None:
+        super().__init__(verb)
+        self.verb = verb
+
+
+class _Verbs(TyperGroup):
+    """The group of verbs; Ctrl-C in one becomes `Interrupted`, so `main()` can say how to resume it."""
+
+    def invoke(self, ctx: Any) -> Any:
+        try:
+            return super().invoke(ctx)
+        except KeyboardInterrupt:
+            raise Interrupted(ctx.invoked_subcommand) from None
+        except UsageError as exc:
+            if exc.ctx is None and ctx.invoked_subcommand:  # click's parser raises some (`--flag=x`) without one
+                verb = self.get_command(ctx, ctx.invoked_subcommand)
+                exc.ctx = verb.make_context(ctx.invoked_subcommand, [], parent=ctx, resilient_parsing=True)
+            raise
+
 
 app = typer.Typer(
+    cls=_Verbs,
     help="Take a language model through the journey: as-is, augmented, fine-tuned, "
     "fine-tuned + augmented, from scratch — and measure what each step buys.",
     no_args_is_help=True,
@@ -37,6 +79,8 @@ SetupOption = Annotated[str, typer.Option("--setup", "-s", help=f"One of: {', '.
 
 
 def _workspace(path: Path | None) -> Workspace:
+    from journey.workspace import Workspace
+
     return Workspace.load(path)
 
 
@@ -62,21 +106,31 @@ def init(
     force: Annotated[bool, typer.Option("--force", help="Write into a non-empty folder.")] = False,
 ) -> None:
     """Create a workspace: a commented journey.toml and empty folders, or the demo company."""
-    if demo:
-        from journey.demo import create_demo_workspace
+    try:
+        if demo:
+            from journey.demo import create_demo_workspace
 
-        create_demo_workspace(directory, force=force)
-        console.print(f'Demo workspace written to [bold]{directory}[/]. Next: journey ask -w {directory} "..."')
-        return
+            create_demo_workspace(directory, force=force)
+            console.print(f'Demo workspace written to [bold]{directory}[/]. Next: journey ask -w {directory} "..."')
+            return
+        config = _write_template(directory, force=force)
+    except OSError as exc:  # permission denied, a file where a folder should be, a full disk
+        raise UserError(f"Could not write a workspace in {directory}: {exc.strerror or exc}.") from None
+    console.print(f"Workspace written to [bold]{directory}[/]: edit {config}, add documents to knowledge/.")
+
+
+def _write_template(directory: Path, *, force: bool) -> Path:
+    """The commented journey.toml and the empty folders; returns the config's path."""
+    from journey.io import atomic_write_text
+    from journey.workspace import CONFIG_NAME
+
     config = directory / CONFIG_NAME
     if config.exists() and not force:
         raise UserError(f"{config} already exists (use --force to overwrite it).")
     for sub in ("knowledge", "data/corpus"):
         (directory / sub).mkdir(parents=True, exist_ok=True)
-    from journey.io import atomic_write_text
-
     atomic_write_text(config, resources.files("journey.templates").joinpath("journey.toml").read_text("utf-8"))
-    console.print(f"Workspace written to [bold]{directory}[/]: edit {config}, add documents to knowledge/.")
+    return config
 
 
 @app.command()
@@ -222,7 +276,7 @@ def index(
     import threading
 
     from journey.knowledge import IndexReport, build_index
-    from journey.knowledge import watch as watch_sources
+    from journey.knowledge.watch import watch as watch_sources
 
     def show(report: IndexReport) -> None:
         console.print(f"Index: {report.summary()}", highlight=False)
@@ -281,6 +335,7 @@ def finetune(
     ] = None,
     base: Annotated[str | None, typer.Option(help="Base model (default: model.base).")] = None,
     output: Annotated[Path | None, typer.Option(help="Where to save (default: .journey/adapters/default).")] = None,
+    force: Annotated[bool, typer.Option("--force", help="Replace an --output folder journey did not write.")] = False,
     lora_r: Annotated[int | None, typer.Option(help="LoRA rank.")] = None,
     lora_alpha: Annotated[int | None, typer.Option(help="LoRA alpha (scale = alpha / rank).")] = None,
     learning_rate: Annotated[float | None, typer.Option(help="Peak learning rate.")] = None,
@@ -303,6 +358,7 @@ def finetune(
         resume=resume,
         augmentation_aware=augmentation_aware,
         settings=with_overrides(ws.settings.finetune, **flags),
+        force=force,
     )
     if not process_state().is_main_process:  # under `accelerate launch`, one summary is enough
         return
@@ -335,27 +391,52 @@ def finetune(
 def merge(
     output: Annotated[Path, typer.Argument(help="Folder to write the merged model to.")],
     adapter: Annotated[Path | None, typer.Option(help="Adapter folder (default: .journey/adapters/default).")] = None,
+    force: Annotated[bool, typer.Option("--force", help="Replace an OUTPUT folder journey did not write.")] = False,
     workspace: WorkspaceOption = None,
 ) -> None:
     """Merge the LoRA adapter into the base model: a plain model folder for any Hugging Face tool or server."""
     from journey.finetune import merge as run_merge
 
-    folder = run_merge(_workspace(workspace), output, adapter=adapter)
+    folder = run_merge(_workspace(workspace), output, adapter=adapter, force=force)
     console.print(f"Merged model written to [bold]{folder}[/] (loads with AutoModelForCausalLM.from_pretrained).")
 
 
 def main() -> None:
-    """Entry point: user mistakes become one clear message and a non-zero exit, never a traceback."""
+    """Entry point: user mistakes become one clear message and a non-zero exit, never a traceback.
+
+    Usage mistakes print click's message under the command's usage and exit 2; a `UserError`
+    prints its sentence and exits 2; Ctrl-C says how to resume and exits 130.
+    """
     try:
-        app(standalone_mode=False)
+        # --help and typer.Exit return their exit code; the usage says `journey` under `python -m journey` too
+        code = app(prog_name="journey", standalone_mode=False)
     except UserError as exc:
-        err_console.print(f"[bold red]error:[/] {exc}", highlight=False)
-        sys.exit(2)
-    except click.exceptions.Exit as exc:
-        sys.exit(exc.exit_code)
-    except click.ClickException as exc:
+        _say(f"[bold red]error:[/] {escape(str(exc))}", 2)
+    except ClickException as exc:
         exc.show()
         sys.exit(exc.exit_code)
-    except (KeyboardInterrupt, click.exceptions.Abort):
-        err_console.print("Interrupted; work done so far is saved.")
-        sys.exit(130)
+    except Interrupted as exc:
+        _say(escape(interrupted_message(exc.verb, sys.argv[1:])), 130)
+    except typer.Abort:  # end of input at a prompt
+        _say("Aborted.", 1)
+    except OSError as exc:  # the disk, not the code: a full disk, a permission, a vanished file
+        where = f" ({exc.filename})" if exc.filename else ""
+        _say(f"[bold red]error:[/] {escape(f'{exc.strerror or exc}{where}')}.", 1)
+    sys.exit(code if isinstance(code, int) else 0)
+
+
+def _say(markup: str, code: int) -> NoReturn:
+    err_console.print(markup, highlight=False, soft_wrap=True)
+    sys.exit(code)
+
+
+def interrupted_message(verb: str | None, args: list[str]) -> str:
+    """What to tell a user who pressed Ctrl-C in `journey <args>`: the command that continues the work."""
+    if verb not in RESUME_FLAG and verb not in RESUMES_ON_RERUN:
+        return "Interrupted."
+    rest = args[args.index(verb) + 1 :]  # before the verb there are only flags (-v)
+    if verb in RESUME_FLAG:
+        rest += [] if RESUME_FLAG[verb] in rest else [RESUME_FLAG[verb]]
+    else:
+        rest = [arg for arg in rest if arg not in RESUMES_ON_RERUN[verb]]
+    return f"Interrupted — resume with `{shlex.join(['journey', verb, *rest])}`."

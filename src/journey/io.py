@@ -1,4 +1,5 @@
-"""Small file helpers shared by every step: atomic writes and line-numbered JSONL reading."""
+"""Small file helpers shared by every step: atomic writes, the guard on folders a user names as an
+output, and line-numbered JSONL reading."""
 
 from __future__ import annotations
 
@@ -6,7 +7,7 @@ import json
 import os
 import shutil
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -57,6 +58,26 @@ def atomic_directory(target: Path) -> Iterator[Path]:
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
+
+
+def check_output_folder(target: Path, *, protected: Iterable[Path], marker: str, force: bool) -> None:
+    """Refuse to replace `target` when that would delete what journey did not write.
+
+    Always refused: one of `protected` (a workspace's own folders) or a folder holding one, and a
+    file. Refused unless `force`: an existing non-empty folder without `marker`, the file journey
+    writes into every folder it makes. A missing or empty folder, or one journey wrote, is fine.
+    """
+    resolved = target.expanduser().resolve()
+    for folder in protected:
+        if folder.resolve().is_relative_to(resolved):
+            raise UserError(f"Refusing to write to {target}: replacing it would delete {folder}; choose a new folder.")
+    if resolved.exists() and not resolved.is_dir():
+        raise UserError(f"{target} is a file, not a folder; choose a new folder.")
+    if resolved.is_dir() and any(resolved.iterdir()) and not (resolved / marker).is_file() and not force:
+        raise UserError(
+            f"{target} already holds files journey did not write (no {marker}): choose a new or empty folder, "
+            "or pass --force to replace it."
+        )
 
 
 def replace_directory(source: Path, target: Path) -> None:

@@ -2,7 +2,7 @@
 
 The folder (safetensors weights, config, generation config, tokenizer) loads with
 `AutoModelForCausalLM.from_pretrained` alone, and serves with vLLM, TGI or llama.cpp
-(after conversion) like any Hugging Face model.
+(after conversion) like any Hugging Face model. Every check runs before the model loads.
 """
 
 from __future__ import annotations
@@ -10,25 +10,42 @@ from __future__ import annotations
 from pathlib import Path
 
 from journey.errors import UserError
-from journey.finetune.adapters import TRAINING_INFO, attach_adapter, training_info
+from journey.finetune.adapters import (
+    ADAPTER_CONFIG,
+    TRAINING_INFO,
+    attach_adapter,
+    check_adapter,
+    check_model_folder,
+    check_output,
+    training_info,
+)
 from journey.io import atomic_directory, atomic_write_json
-from journey.models.loading import load_model
 from journey.workspace import Workspace
 
 
-def merge(workspace: Workspace, output: Path, *, adapter: Path | None = None) -> Path:
-    """Merge `adapter` (default: the workspace's) into model.base; write the result to `output`."""
+def merge(workspace: Workspace, output: Path, *, adapter: Path | None = None, force: bool = False) -> Path:
+    """Merge `adapter` (default: the workspace's) into model.base; write the result to `output`.
+
+    `output` may not hold the workspace or the adapter; an existing folder journey did not write
+    is replaced only with `force`.
+    """
+    from journey.models.loading import load_model
+
     adapter = adapter or workspace.adapter_dir
-    base = workspace.settings.model.base
-    if (adapter / "config.json").is_file():  # a full fine-tune is already a model folder
-        model, tokenizer = load_model(str(adapter))
-    elif (adapter / "adapter_config.json").is_file():
-        model, tokenizer = load_model(base)
-        model = attach_adapter(model, adapter, base=base).merge_and_unload()
+    full = (adapter / "config.json").is_file()  # a full fine-tune is already a model folder
+    if full:
+        check_model_folder(adapter)
+    elif (adapter / ADAPTER_CONFIG).is_file():
+        check_adapter(adapter)
     else:
         raise UserError(f"No adapter in {adapter}: run `journey finetune` first, or pass --adapter.")
-    if output.resolve() == adapter.resolve():
-        raise UserError("Write the merged model to another folder than the adapter's.")
+    check_output(workspace, output, force=force, keep=(adapter,))
+    base = workspace.settings.model.base
+    if full:
+        model, tokenizer = load_model(str(adapter))
+    else:
+        model, tokenizer = load_model(base)
+        model = attach_adapter(model, adapter, base=base).merge_and_unload()
     with atomic_directory(output) as tmp:
         model.save_pretrained(tmp)
         tokenizer.save_pretrained(tmp)

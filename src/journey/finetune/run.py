@@ -26,7 +26,7 @@ from transformers import PreTrainedModel, PreTrainedTokenizerBase
 
 from journey.assistant.prompts import system_prompt
 from journey.errors import UserError
-from journey.finetune.adapters import save_trained
+from journey.finetune.adapters import check_output, save_trained
 from journey.finetune.contexts import gather_contexts
 from journey.finetune.data import Messages, Tickets, read_tickets, split
 from journey.finetune.encode import Encoded, encode
@@ -104,12 +104,16 @@ def finetune(
     augmentation_aware: bool | None = None,
     progress: bool = True,
     settings: FinetuneSettings | None = None,
+    force: bool = False,
 ) -> FinetuneReport:
     """Fine-tune `base` (default: model.base) on the workspace's tickets; save to `output` (default: the adapter).
 
     `settings` (default: journey.toml's [finetune]) is overridden by the other arguments that are given.
+    An existing `output` journey did not write is replaced only with `force` (io.check_output_folder).
     """
     started = time.perf_counter()
+    output = output or workspace.adapter_dir
+    check_output(workspace, output, force=force)
     overrides = {"method": method, "max_steps": max_steps}
     if augmentation_aware is not None:
         overrides["augmentation_aware"] = "on" if augmentation_aware else "off"
@@ -117,7 +121,7 @@ def finetune(
         workspace,
         with_overrides(settings or workspace.settings.finetune, **overrides),
         base=base or workspace.settings.model.base,
-        output=output or workspace.adapter_dir,
+        output=output,
         resume=resume,
         progress=progress,
     )

@@ -57,7 +57,14 @@ def _add_text_files(folder: Path, root: Path, corpus: Corpus) -> None:
     if not folder.is_dir():
         raise UserError(f"No training corpus: {shown}/ does not exist. Put plain-text .txt files there (a few MB).")
     for path in sorted(folder.rglob("*.txt")):
-        raw = path.read_bytes()
+        if not path.is_file():  # a folder named notes.txt, a broken link, a socket
+            corpus.skipped.append(f"{_shown(path, root)}: not a file")
+            continue
+        try:
+            raw = path.read_bytes()
+        except OSError as exc:  # no permission to read it
+            corpus.skipped.append(f"{_shown(path, root)}: {exc.strerror or exc}")
+            continue
         try:
             text = raw.decode("utf-8-sig")
         except UnicodeDecodeError:
