@@ -141,9 +141,10 @@ def ask(
 ) -> None:
     """Answer one question with a set-up and print the answer, its sources and its time."""
     from journey.assistant import load_assistant
+
+    assistant = load_assistant(_workspace(workspace), setup)  # checks the set-up before loading torch
     from journey.assistant.render import print_reply
 
-    assistant = load_assistant(_workspace(workspace), setup)
     print_reply(console, assistant.answer(question))
 
 
@@ -151,9 +152,11 @@ def ask(
 def chat(setup: SetupOption = "as-is", workspace: WorkspaceOption = None) -> None:
     """Chat in the terminal with a set-up; tokens stream in. /reset clears the history, /quit leaves."""
     from journey.assistant import load_assistant
+
+    assistant = load_assistant(_workspace(workspace), setup)  # checks the set-up before loading torch
     from journey.assistant.render import run_chat
 
-    run_chat(console, load_assistant(_workspace(workspace), setup))
+    run_chat(console, assistant)
 
 
 @app.command()
@@ -179,10 +182,10 @@ def train(
     workspace: WorkspaceOption = None,
 ) -> None:
     """Train a tokenizer and a small Llama model from scratch on data/corpus/ for the scratch set-up."""
+    ws = _workspace(workspace)  # before torch loads: a missing workspace is said at once
     from journey.train import train as run_training
     from journey.train.loop import process_state
 
-    ws = _workspace(workspace)
     report = run_training(ws, preset=preset, max_steps=max_steps, resume=resume, instruction_steps=instruction_steps)
     if not process_state().is_main_process:  # under `accelerate launch`, one summary is enough
         return
@@ -231,12 +234,14 @@ def evaluate(
 @app.command()
 def report(run: RunOption = None, workspace: WorkspaceOption = None) -> None:
     """Write the HTML report (with plots) and the Markdown summary of an evaluation run."""
-    from journey.evaluate.report import write_report
     from journey.evaluate.runs import find_run
-    from journey.evaluate.tables import to_rich
 
     ws = _workspace(workspace)
-    written = write_report(ws, find_run(ws, run))
+    chosen = find_run(ws, run)  # before scoring and plotting load: no run is said at once
+    from journey.evaluate.report import write_report
+    from journey.evaluate.tables import to_rich
+
+    written = write_report(ws, chosen)
     console.print(to_rich(written.journey))
     console.print(f"Report: [bold]{written.html_path}[/]\nSummary: [bold]{written.markdown_path}[/]")
 
@@ -259,9 +264,10 @@ def serve(
     workspace: WorkspaceOption = None,
 ) -> None:
     """Serve a set-up: OpenAI-compatible API (/v1), customer chat page (/) and agent inbox (/agent)."""
+    ws = _workspace(workspace)  # before FastAPI and torch load: a missing workspace is said at once
     from journey.serve import run_server
 
-    run_server(_workspace(workspace), setup, host=host, port=port)
+    run_server(ws, setup, host=host, port=port)
 
 
 @app.command()
@@ -275,6 +281,7 @@ def index(
     """Index knowledge documents and table rows for the augmented set-ups; re-runs only embed what changed."""
     import threading
 
+    ws = _workspace(workspace)  # before LanceDB and the encoder load: a missing workspace is said at once
     from journey.knowledge import IndexReport, build_index
     from journey.knowledge.watch import watch as watch_sources
 
@@ -285,7 +292,6 @@ def index(
         for warning in report.warnings:
             err_console.print(f"[yellow]warning[/] {warning}", highlight=False)
 
-    ws = _workspace(workspace)
     show(build_index(ws))
     if watch:
         console.print(f"Watching {ws.knowledge_dir} and the table sources every {interval:g}s; Ctrl-C stops.")
@@ -304,10 +310,11 @@ def search(
     """Print the passages retrieval finds for a query, with scores, and any lookups it triggers."""
     from rich.table import Table
 
+    ws = _workspace(workspace)  # before LanceDB and the encoder load: a missing workspace is said at once
     from journey.knowledge import Knowledge
     from journey.knowledge.lookups import run_lookups
 
-    knowledge = Knowledge.open(_workspace(workspace))
+    knowledge = Knowledge.open(ws)
     table = Table("#", "score", "title", "text", show_lines=True)
     table.add_column("id", overflow="fold")
     for rank, passage in enumerate(knowledge.search(query, k, mode), start=1):
@@ -343,11 +350,11 @@ def finetune(
     workspace: WorkspaceOption = None,
 ) -> None:
     """Fine-tune the base model on data/tickets.jsonl (loss on assistant replies) for the finetuned set-ups."""
+    ws = _workspace(workspace)  # before torch loads: a missing workspace is said at once
     from journey.finetune import finetune as run_finetune
     from journey.finetune.run import with_overrides
     from journey.train.loop import process_state
 
-    ws = _workspace(workspace)
     flags = {"lora_r": lora_r, "lora_alpha": lora_alpha, "learning_rate": learning_rate, "epochs": epochs}
     report = run_finetune(
         ws,

@@ -21,10 +21,10 @@ __getattr__ = lazy_exports(__name__, {"journey.assistant.pipeline": ["Assistant"
 
 def load_assistant(workspace: Workspace, setup: str) -> Assistant:
     """Build the assistant of one set-up: its model backend and, if on, its knowledge."""
+    spec = resolve_setup(workspace, setup)  # an unknown or unbuilt set-up is said before torch loads
     from journey.assistant.pipeline import Assistant
     from journey.models import load_backend
 
-    spec = resolve_setup(workspace, setup)
     knowledge = None
     if spec.knowledge:
         from journey.knowledge import Knowledge

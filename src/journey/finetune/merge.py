@@ -29,8 +29,6 @@ def merge(workspace: Workspace, output: Path, *, adapter: Path | None = None, fo
     `output` may not hold the workspace or the adapter; an existing folder journey did not write
     is replaced only with `force`.
     """
-    from journey.models.loading import load_model
-
     adapter = adapter or workspace.adapter_dir
     full = (adapter / "config.json").is_file()  # a full fine-tune is already a model folder
     if full:
@@ -40,6 +38,8 @@ def merge(workspace: Workspace, output: Path, *, adapter: Path | None = None, fo
     else:
         raise UserError(f"No adapter in {adapter}: run `journey finetune` first, or pass --adapter.")
     check_output(workspace, output, force=force, keep=(adapter,))
+    from journey.models.loading import load_model  # torch and transformers: only once every check passed
+
     base = workspace.settings.model.base
     if full:
         model, tokenizer = load_model(str(adapter))
