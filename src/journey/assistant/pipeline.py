@@ -1,7 +1,9 @@
 """The assistant: guard input → gather knowledge → generate → answer or hand over → record.
 
 Every set-up runs through this one pipeline; they differ only in the backend and
-whether knowledge is on (DESIGN.md).
+whether knowledge is on (docs/design.md). `identity` says who asks: lookups that require
+the customer's identity run only for that customer (docs/security.md); the default,
+`OWNER`, is the workspace owner's own local run, and a server passes each caller's.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from dataclasses import dataclass, field
 from journey.assistant.guards import guard_question, match_escalation
 from journey.assistant.prompts import Messages, build_messages, system_prompt
 from journey.knowledge.context import Context
+from journey.knowledge.identity import OWNER, Identity
 from journey.models.backends import Backend, Generation
 from journey.workspace import Settings
 
@@ -48,7 +51,7 @@ class Assistant:
         self.system_prompt = system_prompt(settings)
 
     # -- stages ---------------------------------------------------------------
-    def _prepare(self, question: str, history: Messages | None) -> tuple[Reply, Messages | None]:
+    def _prepare(self, question: str, history: Messages | None, identity: Identity) -> tuple[Reply, Messages | None]:
         """Run every stage before generation; return the reply so far and the prompt (None: no generation)."""
         start = time.perf_counter()
         guarded = guard_question(question, max_chars=self.settings.assistant.max_question_chars)
@@ -57,7 +60,7 @@ class Assistant:
             self._hand_over(reply, f"rule:{rule.name}")
         else:
             if self.knowledge is not None:
-                reply.context = self.knowledge.gather(guarded.text, history)
+                reply.context = self.knowledge.gather(guarded.text, history, identity=identity)
                 if not reply.context.confident:
                     self._hand_over(reply, "no-knowledge", self.settings.assistant.unknown_message)
             if not reply.handed_over:
@@ -88,13 +91,13 @@ class Assistant:
         return reply
 
     # -- entry points -----------------------------------------------------------
-    def answer(self, question: str, history: Messages | None = None) -> Reply:
-        """Answer one question (with optional earlier turns)."""
-        return self.answer_batch([(question, history)])[0]
+    def answer(self, question: str, history: Messages | None = None, *, identity: Identity = OWNER) -> Reply:
+        """Answer one question (with optional earlier turns) asked by `identity`."""
+        return self.answer_batch([(question, history)], identity=identity)[0]
 
-    def answer_batch(self, items: list[tuple[str, Messages | None]]) -> list[Reply]:
-        """Answer many questions, generating in batches of `model.batch_size`."""
-        prepared = [self._prepare(question, history) for question, history in items]
+    def answer_batch(self, items: list[tuple[str, Messages | None]], *, identity: Identity = OWNER) -> list[Reply]:
+        """Answer many questions of one `identity`, generating in batches of `model.batch_size`."""
+        prepared = [self._prepare(question, history, identity) for question, history in items]
         pending = [(reply, messages) for reply, messages in prepared if messages is not None]
         size = self.settings.model.batch_size
         max_new = self.settings.model.max_new_tokens
@@ -105,9 +108,11 @@ class Assistant:
                 self._finish(reply, generation)
         return [reply for reply, _ in prepared]
 
-    def stream(self, question: str, history: Messages | None = None) -> Iterator[str | Reply]:
-        """Yield text pieces as they are generated, then the final `Reply`."""
-        reply, messages = self._prepare(question, history)
+    def stream(
+        self, question: str, history: Messages | None = None, *, identity: Identity = OWNER
+    ) -> Iterator[str | Reply]:
+        """Yield text pieces as they are generated, then the final `Reply` (`identity`: who asks)."""
+        reply, messages = self._prepare(question, history, identity)
         if messages is None:
             yield reply.answer
             yield reply

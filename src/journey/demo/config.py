@@ -58,6 +58,9 @@ def render_config(company: Company) -> str:
         'title_template = "{name}"',
         "",
         "# Live, read-only lookups: run when their parameter's pattern (a regex) occurs in the question.",
+        "# `requires`: served (journey serve), a lookup runs only for a caller whose verified identity has these",
+        "# fields, and returns only rows whose columns of the same name match it (docs/security.md). Local runs",
+        "# (ask, chat, evaluate) are the workspace owner's own and see every row.",
     ]
     for lookup in LOOKUPS:
         params = ", ".join(f"{key} = '{regex}'" for key, regex in lookup.params.items())
@@ -67,6 +70,7 @@ def render_config(company: Company) -> str:
             'database = "shop"',
             f"description = {q(lookup.description)}",
             f"params = {{ {params} }}",
+            *([f"requires = {_toml_list(lookup.requires)}"] if lookup.requires else []),
             f"sql = '''\n{lookup.sql}'''",
             "",
         ]

@@ -30,12 +30,14 @@ CUSTOMER_PATTERN = r"\bC-[0-9]{5}\b"
 
 @dataclass(frozen=True)
 class LookupSpec:
-    """A named, parameterised, read-only query (rendered into journey.toml)."""
+    """A named, parameterised, read-only query (rendered into journey.toml); `requires`: the identity
+    fields (columns of its result) a served caller must have verified to get its rows."""
 
     name: str
     sql: str
     params: dict[str, str]
     description: str
+    requires: tuple[str, ...] = ()
 
 
 LOOKUPS = (
@@ -44,21 +46,25 @@ LOOKUPS = (
         """SELECT o.order_id, o.status, o.carrier, o.tracking_code, o.eta_date, o.total,
        (SELECT group_concat(i.quantity || ' x ' || p.name, '; ')
           FROM order_items i JOIN products p ON p.sku = i.sku
-         WHERE i.order_id = o.order_id) AS items
+         WHERE i.order_id = o.order_id) AS items,
+       (SELECT c.email FROM customers c WHERE c.customer_number = o.customer_number) AS email
   FROM orders o
  WHERE o.order_id = :order_id""",
         {"order_id": ORDER_PATTERN},
         "Status, carrier, tracking code, estimated delivery date (eta_date) and items of an order.",
+        ("email",),
     ),
     LookupSpec(
         "customer_account",
         """SELECT c.customer_number, c.first_name, c.loyalty_tier, c.points, c.points_expire_on,
        (SELECT count(*) FROM returns r JOIN orders o ON o.order_id = r.order_id
-         WHERE o.customer_number = c.customer_number AND r.status = 'open') AS open_returns
+         WHERE o.customer_number = c.customer_number AND r.status = 'open') AS open_returns,
+       c.email
   FROM customers c
  WHERE c.customer_number = :customer_number""",
         {"customer_number": CUSTOMER_PATTERN},
         "Trail Points loyalty tier, points balance, points expiry date and open returns of a customer.",
+        ("email",),
     ),
 )
 

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from journey.errors import UserError
 from journey.knowledge.context import Context, Passage
 from journey.knowledge.embeddings import encode, load_encoder
+from journey.knowledge.identity import OWNER, Identity
 from journey.knowledge.lookups import LiveLookup, load_lookups, run_lookups
 from journey.knowledge.store import ChunkStore, Mode
 from journey.workspace import KnowledgeSettings, Workspace
@@ -40,7 +41,8 @@ class Knowledge:
         vector = encode(load_encoder(self.settings.embedding_model), [query])[0]
         return self.store.search(vector, query, k or self.settings.top_k, mode)
 
-    def gather(self, question: str, history: list[dict] | None = None) -> Context:
-        """Passages scoring at least `min_score`, and the results of every lookup whose parameters were found."""
+    def gather(self, question: str, history: list[dict] | None = None, *, identity: Identity = OWNER) -> Context:
+        """Passages scoring at least `min_score`, and the results of every lookup whose parameters were found
+        and whose required identity the caller has (`identity`; default: the workspace owner, locally)."""
         passages = [p for p in self.search(question) if p.score >= self.settings.min_score]
-        return Context(passages, run_lookups(self.lookups, question, history))
+        return Context(passages, run_lookups(self.lookups, question, history, identity=identity))
