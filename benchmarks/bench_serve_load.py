@@ -192,7 +192,8 @@ def main() -> None:
         command = [sys.executable, "-m", "journey", "serve", "-w", str(root), "--port", str(port)]
         log = root / "server.log"  # its JSON logs: one line per request
         with log.open("w") as sink:
-            server = subprocess.Popen(command, stderr=sink, stdout=subprocess.DEVNULL, env=os.environ)
+            env = {"JOURNEY_API_KEYS": "bench-only-key", **os.environ}  # serve refuses to start without a key
+            server = subprocess.Popen(command, stderr=sink, stdout=subprocess.DEVNULL, env=env)
         try:
             wait_until_up(url, server, log)
             at_start = memory_mib(server.pid)

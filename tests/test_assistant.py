@@ -40,7 +40,7 @@ class FixedKnowledge:
     def __init__(self, context: Context) -> None:
         self.context = context
 
-    def gather(self, question: str, history=None) -> Context:
+    def gather(self, question: str, history=None, *, identity=None) -> Context:
         return self.context
 
 

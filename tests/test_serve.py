@@ -35,6 +35,7 @@ from journey import cli
 from journey.assistant import Assistant, load_assistant
 from journey.errors import UserError
 from journey.knowledge.context import Context, Passage
+from journey.knowledge.identity import Identity
 from journey.serve import BackgroundServer, create_app
 from journey.serve.logs import JsonFormatter, request_id
 from journey.serve.ratelimit import RateLimiter
@@ -43,6 +44,9 @@ from journey.workspace import DEFAULT_HANDOVER_MESSAGE, Workspace
 
 AGENT_KEY = "test-agent-key-7d41a9"
 AGENT = {"Authorization": f"Bearer {AGENT_KEY}"}
+API_KEY = "test-api-key-3f9c1e"
+DATA_KEY = "test-data-key-81b2d0"
+API = {"Authorization": f"Bearer {API_KEY}"}
 QUESTION = "How long do I have to return an item?"
 SENSITIVE = "I will take legal action about my refund."
 CITATION = "Returns policy [kb-returns#1]"
@@ -52,7 +56,7 @@ CONTEXT = Context([Passage("kb-returns#1", "Returns policy", "knowledge/returns.
 class FixedKnowledge:
     """Test double for the knowledge index: every question gets the same passage."""
 
-    def gather(self, question: str, history: list[dict[str, str]] | None = None) -> Context:
+    def gather(self, question: str, history: list[dict[str, str]] | None = None, *, identity: Identity) -> Context:
         return CONTEXT
 
 
@@ -75,15 +79,23 @@ def make_workspace(root: Path, model_dir: Path, **serve: Any) -> Path:
 
 @contextmanager
 def running(
-    root: Path, assistant: Callable[[Workspace], Assistant] = cited_assistant, *, agent_key: str | None = AGENT_KEY
+    root: Path,
+    assistant: Callable[[Workspace], Assistant] = cited_assistant,
+    *,
+    agent_key: str | None = AGENT_KEY,
+    setups: str = "augmented",
+    env: dict[str, str] | None = None,
 ) -> Iterator[BackgroundServer]:
+    """Serve `setups` (the first by `assistant`) with the test keys and the environment variables `env`."""
     workspace = Workspace.load(root)
-    with pytest.MonkeyPatch.context() as env:
-        if agent_key:
-            env.setenv("JOURNEY_AGENT_KEY", agent_key)
-        else:
-            env.delenv("JOURNEY_AGENT_KEY", raising=False)
-        app = create_app(workspace, "augmented", assistant=assistant(workspace))
+    variables = {"JOURNEY_API_KEYS": API_KEY, "JOURNEY_DATA_KEYS": DATA_KEY, "JOURNEY_AGENT_KEY": agent_key}
+    with pytest.MonkeyPatch.context() as patch:
+        for name, value in (variables | (env or {})).items():
+            if value:
+                patch.setenv(name, value)
+            else:
+                patch.delenv(name, raising=False)
+        app = create_app(workspace, setups, assistant=assistant(workspace))
     with BackgroundServer(app) as server:
         yield server
 
@@ -166,8 +178,13 @@ def inbox_action(http: httpx.Client, conversation: str, action: str, agent: str 
 
 
 # -- OpenAI-compatible API ------------------------------------------------------------------------
-def test_openai_client_lists_the_setups_and_answers_with_citations(server: BackgroundServer) -> None:
-    client = openai.OpenAI(base_url=f"{server.url}/v1", api_key="unused")
+def test_openai_client_lists_the_setups_and_answers_with_citations(workspace: Path) -> None:
+    with running(workspace, setups="augmented,as-is") as server:
+        _answers_with_citations(server)
+
+
+def _answers_with_citations(server: BackgroundServer) -> None:
+    client = openai.OpenAI(base_url=f"{server.url}/v1", api_key=API_KEY)
     assert [model.id for model in client.models.list()] == ["augmented", "as-is"]
 
     messages = [{"role": "system", "content": "Be brief."}, {"role": "user", "content": QUESTION}]
@@ -178,7 +195,12 @@ def test_openai_client_lists_the_setups_and_answers_with_citations(server: Backg
     extra = completion.model_extra["journey"]
     assert extra["handed_over"] is False
     assert extra["citations"] == [CITATION]
-    assert extra["passages"][0]["text"] == "Returns: 41 days."
+    assert extra["passages"] == [
+        {"id": "kb-returns#1", "title": "Returns policy", "source": "knowledge/returns.md", "score": 0.9}
+    ]  # named, not quoted: the texts go to data keys only
+    data = openai.OpenAI(base_url=f"{server.url}/v1", api_key=DATA_KEY)
+    raw = data.chat.completions.create(model="augmented", messages=messages).model_extra["journey"]
+    assert raw["passages"][0]["text"] == "Returns: 41 days."
 
     chunks = list(client.chat.completions.create(model="augmented", messages=messages, stream=True))
     assert all(chunk.object == "chat.completion.chunk" and chunk.id == chunks[0].id for chunk in chunks)
@@ -187,13 +209,13 @@ def test_openai_client_lists_the_setups_and_answers_with_citations(server: Backg
     assert chunks[-1].choices[0].finish_reason == "stop"
     assert chunks[-1].model_extra["journey"]["citations"] == [CITATION]
 
-    # Another set-up of the workspace is loaded on first use; `as-is` has no knowledge, so no citations.
+    # The other set-up the server was started with; `as-is` has no knowledge, so no citations.
     plain = client.chat.completions.create(model="as-is", messages=[{"role": "user", "content": "hello"}])
     assert plain.model_extra["journey"]["citations"] == []
 
 
 def test_openai_stream_carries_the_hand_over_decision(server: BackgroundServer) -> None:
-    client = openai.OpenAI(base_url=f"{server.url}/v1", api_key="unused")
+    client = openai.OpenAI(base_url=f"{server.url}/v1", api_key=API_KEY)
     history = [{"role": "user", "content": "hi"}, {"role": "assistant", "content": "Hello!"}]
     stream = client.chat.completions.create(
         model="augmented", messages=[*history, {"role": "user", "content": SENSITIVE}], stream=True
@@ -204,13 +226,12 @@ def test_openai_stream_carries_the_hand_over_decision(server: BackgroundServer) 
     assert (extra["handed_over"], extra["reason"], extra["answer"]) == (True, "rule:legal", DEFAULT_HANDOVER_MESSAGE)
 
 
-def test_unknown_model_is_a_404_in_openais_error_shape(server: BackgroundServer) -> None:
-    client = openai.OpenAI(base_url=f"{server.url}/v1", api_key="unused", max_retries=0)
-    with pytest.raises(openai.NotFoundError) as caught:
-        client.chat.completions.create(model="gpt-4o", messages=[{"role": "user", "content": "hi"}])
-    assert caught.value.code == "model_not_found"
-    with pytest.raises(openai.NotFoundError, match="journey train"):  # a known set-up whose model is missing
-        client.chat.completions.create(model="scratch", messages=[{"role": "user", "content": "hi"}])
+def test_a_model_not_served_is_a_404_in_openais_error_shape(server: BackgroundServer) -> None:
+    client = openai.OpenAI(base_url=f"{server.url}/v1", api_key=API_KEY, max_retries=0)
+    for model in ("gpt-4o", "as-is", "scratch"):  # unknown, and set-ups this server was not started with
+        with pytest.raises(openai.NotFoundError, match=r"not served here \(served: augmented\)") as caught:
+            client.chat.completions.create(model=model, messages=[{"role": "user", "content": "hi"}])
+        assert caught.value.code == "model_not_found"
 
 
 # -- bad input ---------------------------------------------------------------------------------------
@@ -258,7 +279,7 @@ def test_bad_requests_get_the_right_status_and_a_json_error(
     shared_http: httpx.Client, method: str, path: str, kwargs: dict, status: int
 ) -> None:
     headers = {"Content-Type": "application/json"} if "content" in kwargs else {}
-    response = shared_http.request(method, path, headers=headers, **kwargs)
+    response = shared_http.request(method, path, headers=headers | API, **kwargs)
     assert response.status_code == status
     error = response.json()["error"]
     assert error["message"] and error["type"] and error["code"]
@@ -584,7 +605,7 @@ def broken_assistant(workspace: Workspace) -> Assistant:
 
 def test_a_failing_model_gives_json_errors_and_hands_customers_to_a_person(workspace: Path) -> None:
     with running(workspace, broken_assistant) as server, client(server) as http:
-        api = openai.OpenAI(base_url=f"{server.url}/v1", api_key="unused", max_retries=0)
+        api = openai.OpenAI(base_url=f"{server.url}/v1", api_key=API_KEY, max_retries=0)
         with pytest.raises(openai.InternalServerError) as caught:
             api.chat.completions.create(model="augmented", messages=[{"role": "user", "content": QUESTION}])
         assert caught.value.code == "internal_error" and "secret" not in str(caught.value.body)
@@ -607,13 +628,14 @@ def test_journey_serve_runs_until_interrupted_and_logs_json_lines(workspace: Pat
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
-    env = {**os.environ, "JOURNEY_AGENT_KEY": AGENT_KEY}
+    env = {**os.environ, "JOURNEY_AGENT_KEY": AGENT_KEY, "JOURNEY_API_KEYS": API_KEY}
     command = [sys.executable, "-m", "journey", "serve", "-w", str(workspace), "--setup", "as-is", "--port", str(port)]
     process = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
         with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=5) as http:
             wait_for(lambda: _answers(http), timeout=120)
             http.get("/agent/api/conversations", headers={**AGENT, "X-Request-ID": "cli-check"})
+            assert http.get("/v1/models", headers=API).json()["data"][0]["id"] == "as-is"
     finally:
         process.send_signal(signal.SIGINT)
         _, stderr = process.communicate(timeout=30)
@@ -621,7 +643,7 @@ def test_journey_serve_runs_until_interrupted_and_logs_json_lines(workspace: Pat
     lines = [json.loads(line) for line in stderr.splitlines() if line.startswith("{")]
     access = [line for line in lines if line.get("request_id") == "cli-check"]
     assert access and access[0]["path"] == "/agent/api/conversations" and access[0]["status"] == 200
-    assert AGENT_KEY not in stderr and "Traceback" not in stderr
+    assert AGENT_KEY not in stderr and API_KEY not in stderr and "Traceback" not in stderr
 
 
 def _answers(http: httpx.Client) -> bool:
@@ -631,6 +653,21 @@ def _answers(http: httpx.Client) -> bool:
         return False
 
 
-def test_journey_serve_refuses_an_unknown_setup_clearly(workspace: Path) -> None:
-    result = CliRunner().invoke(cli.app, ["serve", "-w", str(workspace), "--setup", "magic"])
-    assert isinstance(result.exception, UserError) and "Unknown set-up 'magic'" in str(result.exception)
+def test_journey_serve_refuses_an_unknown_setup_clearly(workspace: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("JOURNEY_API_KEYS", API_KEY)
+    for setups in ("magic", "augmented,magic"):
+        result = CliRunner().invoke(cli.app, ["serve", "-w", str(workspace), "--setup", setups])
+        assert isinstance(result.exception, UserError) and "Unknown set-up 'magic'" in str(result.exception)
+
+
+def test_journey_serve_without_keys_refuses_to_start_saying_what_to_set(
+    workspace: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("JOURNEY_API_KEYS", raising=False)
+    monkeypatch.delenv("JOURNEY_DATA_KEYS", raising=False)
+    result = CliRunner().invoke(cli.app, ["serve", "-w", str(workspace), "--setup", "as-is"])
+    assert isinstance(result.exception, UserError)
+    assert str(result.exception) == (
+        "No API keys: set JOURNEY_API_KEYS to the comma-separated keys of the /v1 API "
+        "(or set serve.allow_anonymous = true in journey.toml to serve /v1 without keys)."
+    )

@@ -15,13 +15,15 @@ from starlette.concurrency import run_in_threadpool
 
 from journey.assistant import Assistant, load_assistant
 from journey.serve import customer, inbox, openai_api
+from journey.serve.auth import ApiKeys
 from journey.serve.conversations import Conversations
 from journey.serve.deps import ServeState, State
 from journey.serve.errors import ApiError, install_error_handlers
 from journey.serve.events import Hub
+from journey.serve.identity import IDENTITY_SECRET_ENV
 from journey.serve.middleware import BodyLimit, RequestContext
 from journey.serve.ratelimit import RateLimiter
-from journey.serve.setups import SetupPool
+from journey.serve.setups import SetupPool, served_setups
 from journey.serve.store import Store
 from journey.serve.worker import ModelWorker
 from journey.workspace import Workspace, resolve_sqlite_url
@@ -29,10 +31,15 @@ from journey.workspace import Workspace, resolve_sqlite_url
 log = logging.getLogger(__name__)
 
 
-def create_app(workspace: Workspace, setup: str, *, assistant: Assistant | None = None) -> FastAPI:
-    """Build the server for `setup`: load its model once and bring the app database up to date."""
+def create_app(workspace: Workspace, setups: str, *, assistant: Assistant | None = None) -> FastAPI:
+    """Build the server for `setups` ("augmented", or "augmented,as-is": the first is the chat page's): load
+    each model once and bring the app database up to date. `assistant` stands in for the first set-up's."""
     settings = workspace.settings.serve
-    assistant = assistant or load_assistant(workspace, setup)
+    keys = ApiKeys.from_environment(settings)  # before any model loads: no keys, no server
+    names = served_setups(setups)
+    given = {names[0]: assistant} if assistant else {}
+    pool = SetupPool(names, lambda name: given.get(name) or load_assistant(workspace, name))
+    assistant = pool.main
     database = resolve_sqlite_url(settings.database, workspace.root)
     store = Store(database)
     threads = settings.generation_threads or (8 if workspace.settings.model.backend == "openai" else 1)
@@ -41,21 +48,27 @@ def create_app(workspace: Workspace, setup: str, *, assistant: Assistant | None 
     agent_key = os.environ.get(settings.agent_key_env) or None
     if agent_key is None:
         log.warning("No agent key: set %s to open the agent inbox.", settings.agent_key_env)
+    identity_secret = os.environ.get(IDENTITY_SECRET_ENV) or None
+    if identity_secret is None:
+        log.info("No %s: chat-page customers are not identified, so lookups that require identity skip them.",
+                 IDENTITY_SECRET_ENV)  # fmt: skip
     state = ServeState(
         workspace=workspace,
         settings=settings,
         store=store,
         hub=hub,
         worker=worker,
-        setups=SetupPool(workspace, assistant, worker),
+        setups=pool,
         conversations=Conversations(store, hub, worker, assistant),
         limiter=RateLimiter(settings.rate_limit_per_minute),
         agent_key=agent_key,
+        keys=keys,
+        identity_secret=identity_secret,
     )
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
-        log.info("serving", extra={"setup": assistant.setup, "database": make_url(database).render_as_string()})
+        log.info("serving", extra={"setups": names, "database": make_url(database).render_as_string()})
         await state.conversations.resume_unanswered()
         yield
         await state.conversations.close()

@@ -3,6 +3,8 @@
 The bot answers a customer message only while the conversation is the bot's (`bot` or
 `resolved`); after a hand-over it stays silent until an agent hands the conversation back.
 Turns of one conversation run one after another, so each sees the replies before it.
+Each turn is answered for the conversation's verified customer identity, if it has one
+(serve/identity.py); without one, lookups that require it do not run.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from weakref import WeakValueDictionary
 from starlette.concurrency import run_in_threadpool
 
 from journey.assistant import Assistant, Reply
+from journey.knowledge.identity import ANONYMOUS, Identity
 from journey.serve.events import Hub
 from journey.serve.schemas import message_view, reply_meta
 from journey.serve.store import BOT_CAN_SPEAK, Conflict, Conversation, Message, Store
@@ -36,8 +39,11 @@ class Conversations:
         self._tasks: set[asyncio.Task[None]] = set()
 
     # -- customers -------------------------------------------------------------
-    async def start(self, customer: str) -> Conversation:
-        return await run_in_threadpool(self.store.create_conversation, customer or "Customer", self.assistant.setup)
+    async def start(self, customer: str, identity: Identity = ANONYMOUS) -> Conversation:
+        """A new conversation, answered from now on for `identity` (verified by the caller)."""
+        return await run_in_threadpool(
+            self.store.create_conversation, customer or "Customer", self.assistant.setup, identity.fields
+        )
 
     async def post(self, conversation_id: str, content: str, client_id: str | None) -> Message:
         """Store a customer message (once per client id) and, if the bot may answer, queue its turn."""
@@ -100,9 +106,12 @@ class Conversations:
                 return  # handed over meanwhile: the bot stays silent
             transcript = await run_in_threadpool(self.store.messages, conversation_id)
             question, history = _turn_input(transcript, message_id)
+            identity = Identity(conversation.identity) if conversation.identity else ANONYMOUS
             try:
-                reply = await self._generate(conversation_id, message_id, question, history)
-                content, meta, handover = reply.answer, reply_meta(reply), reply.reason if reply.handed_over else None
+                reply = await self._generate(conversation_id, message_id, question, history, identity)
+                # Stored whole for the agents' inbox; customers are shown the citations only (message_view).
+                meta = reply_meta(reply, raw=True)
+                content, handover = reply.answer, reply.reason if reply.handed_over else None
             except Exception:
                 log.exception("The assistant failed; handing the conversation to the agents")
                 handover = "error"
@@ -119,9 +128,9 @@ class Conversations:
                 self._publish_status(conversation_id, "waiting", None)
 
     async def _generate(
-        self, conversation_id: str, message_id: int, question: str, history: list[dict[str, str]]
+        self, conversation_id: str, message_id: int, question: str, history: list[dict[str, str]], identity: Identity
     ) -> Reply:
-        async for item in self.worker.iterate(lambda: self.assistant.stream(question, history)):
+        async for item in self.worker.iterate(lambda: self.assistant.stream(question, history, identity=identity)):
             if isinstance(item, Reply):
                 return item
             self.hub.publish(conversation_id, {"event": "delta", "data": {"reply_to": message_id, "text": item}})

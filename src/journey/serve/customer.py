@@ -1,4 +1,9 @@
-"""The customer's side: the chat page and its API (start, post, read, and a live event stream)."""
+"""The customer's side: the chat page and its API (start, post, read, and a live event stream).
+
+A conversation's id is its customer's key to it (unguessable, from `secrets`). A conversation
+may start with the customer's identity, signed by the site that embeds the chat
+(serve/identity.py); its lookups then run for that customer, and only that customer.
+"""
 
 from __future__ import annotations
 
@@ -7,12 +12,15 @@ from collections.abc import AsyncIterator
 from pathlib import Path as FilePath
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Header, Path, Query
+from fastapi import APIRouter, Depends, Header, Path, Query, Request
 from fastapi.responses import FileResponse
 from sse_starlette import EventSourceResponse, ServerSentEvent
 from starlette.concurrency import run_in_threadpool
 
-from journey.serve.deps import ServeState, State, rate_limited
+from journey.knowledge.identity import ANONYMOUS
+from journey.serve.deps import ServeState, State, rate_limited, spend
+from journey.serve.errors import ApiError
+from journey.serve.identity import IdentityRefused, verify
 from journey.serve.schemas import CustomerMessage, NewConversation, conversation_view, ensure_size, message_view
 
 STATIC = FilePath(__file__).parent / "static"
@@ -33,8 +41,17 @@ def info(state: State) -> dict:
 
 
 @router.post("/api/conversations", status_code=201, dependencies=[Depends(rate_limited)])
-async def start_conversation(body: NewConversation, state: State) -> dict:
-    conversation = await state.conversations.start(body.customer)
+async def start_conversation(body: NewConversation, state: State, request: Request) -> dict:
+    """Start a conversation; with `identity`, for the customer it names once its signature checks out (else 403)."""
+    identity = ANONYMOUS
+    if body.identity is not None:
+        signed = body.identity
+        try:
+            identity = verify(state.identity_secret, signed.fields, signed.expires, signed.signature)
+        except IdentityRefused as exc:
+            spend(state, "identity-auth", request)
+            raise ApiError(403, str(exc), "invalid_identity") from None
+    conversation = await state.conversations.start(body.customer, identity)
     return conversation_view(conversation) | {"messages": []}
 
 

@@ -8,6 +8,7 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 
+from journey.serve.auth import ApiKeys
 from journey.serve.conversations import Conversations
 from journey.serve.errors import ApiError
 from journey.serve.events import Hub
@@ -31,6 +32,8 @@ class ServeState:
     conversations: Conversations
     limiter: RateLimiter
     agent_key: str | None
+    keys: ApiKeys
+    identity_secret: str | None  # verifies the chat page's signed customer identities; None: none accepted
 
 
 def get_state(request: Request) -> ServeState:

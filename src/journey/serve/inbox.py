@@ -6,13 +6,14 @@ it as `Authorization: Bearer <key>`. Without a configured key the API refuses ev
 
 from __future__ import annotations
 
-import hmac
+import hashlib
 from pathlib import Path as FilePath
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, Header, Path, Request
 from fastapi.responses import FileResponse
 
+from journey.serve.auth import bearer, matches
 from journey.serve.deps import State, spend
 from journey.serve.errors import ApiError
 from journey.serve.schemas import AgentCommand, AgentMessage, conversation_view, ensure_size, inbox_view, message_view
@@ -25,9 +26,8 @@ STATUSES = {"handed_over": HANDED_OVER, "resolved": ("resolved",), "all": (*HAND
 
 async def require_agent(request: Request, state: State, authorization: Annotated[str | None, Header()] = None) -> None:
     """401 unless the bearer token equals the agent key (compared in constant time); failures are rate limited."""
-    scheme, _, supplied = (authorization or "").partition(" ")
-    key = state.agent_key
-    if key and scheme.lower() == "bearer" and hmac.compare_digest(supplied.strip().encode(), key.encode()):
+    keys = [hashlib.sha256(state.agent_key.encode()).digest()] if state.agent_key else []
+    if matches(bearer(authorization), keys):
         return
     spend(state, "agent-auth", request)
     raise ApiError(401, "Missing or invalid agent key.", "invalid_agent_key", headers={"WWW-Authenticate": "Bearer"})
@@ -54,13 +54,14 @@ def read_conversation(conversation_id: ConversationId, state: State) -> dict:
     conversation = state.store.conversation(conversation_id)
     messages = state.store.messages(conversation_id)
     handover = state.store.handover(conversation_id)
-    view = inbox_view(InboxItem(conversation, handover, messages[-1])) if handover else conversation_view(conversation)
+    item = InboxItem(conversation, handover, messages[-1]) if handover else None
+    view = inbox_view(item) if item else conversation_view(conversation, for_agent=True)
     return view | {"messages": [message_view(m, for_agent=True) for m in messages]}
 
 
 @api.post("/conversations/{conversation_id}/claim")
 async def claim(conversation_id: ConversationId, body: AgentCommand, state: State) -> dict:
-    return conversation_view(await state.conversations.claim(conversation_id, body.agent))
+    return conversation_view(await state.conversations.claim(conversation_id, body.agent), for_agent=True)
 
 
 @api.post("/conversations/{conversation_id}/messages", status_code=201)
@@ -71,10 +72,12 @@ async def reply(conversation_id: ConversationId, body: AgentMessage, state: Stat
 
 @api.post("/conversations/{conversation_id}/resolve")
 async def resolve(conversation_id: ConversationId, body: AgentCommand, state: State) -> dict:
-    return conversation_view(await state.conversations.close_handover(conversation_id, body.agent, "resolved"))
+    conversation = await state.conversations.close_handover(conversation_id, body.agent, "resolved")
+    return conversation_view(conversation, for_agent=True)
 
 
 @api.post("/conversations/{conversation_id}/handback")
 async def hand_back(conversation_id: ConversationId, body: AgentCommand, state: State) -> dict:
     """Return the conversation to the bot: it answers the customer's next message again."""
-    return conversation_view(await state.conversations.close_handover(conversation_id, body.agent, "handed_back"))
+    conversation = await state.conversations.close_handover(conversation_id, body.agent, "handed_back")
+    return conversation_view(conversation, for_agent=True)

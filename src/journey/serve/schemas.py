@@ -10,6 +10,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
 from journey.assistant import Reply
+from journey.knowledge.context import Context
 from journey.serve.errors import ApiError
 from journey.serve.store import Conversation as StoredConversation
 from journey.serve.store import InboxItem, Message, as_utc
@@ -17,6 +18,10 @@ from journey.serve.store import InboxItem, Message, as_utc
 Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1)]
 Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=120)]
 ClientId = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_-]{1,64}$")]
+# A customer's identity: fields named like the lookups' `requires` columns, with one-line values.
+FieldName = Annotated[str, StringConstraints(pattern=r"^[A-Za-z_][A-Za-z0-9_]{0,62}$")]
+FieldValue = Annotated[str, StringConstraints(min_length=1, max_length=320, pattern=r"^[^\n\r]*$")]
+IdentityFields = Annotated[dict[FieldName, FieldValue], Field(min_length=1, max_length=8)]
 
 
 # -- OpenAI-compatible requests -------------------------------------------------------
@@ -36,14 +41,25 @@ class ChatMessage(BaseModel):
         return self.content if isinstance(self.content, str) else "".join(part.text for part in self.content)
 
 
+class JourneyOptions(BaseModel):
+    """journey's extra request field. `customer`: the verified identity of the customer the request is for
+    (e.g. `{"email": "ada@example.com"}`), vouched for by the key holder."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    customer: IdentityFields | None = None
+
+
 class ChatCompletionRequest(BaseModel):
-    """OpenAI's chat request. Sampling options are accepted and ignored: the workspace's settings rule."""
+    """OpenAI's chat request, plus journey's `journey` field. Sampling options are accepted and ignored:
+    the workspace's settings rule."""
 
     model_config = ConfigDict(extra="ignore")
 
     model: str
     messages: list[ChatMessage] = Field(min_length=1)
     stream: bool = False
+    journey: JourneyOptions = Field(default_factory=JourneyOptions)
 
     @model_validator(mode="after")
     def _ends_with_question(self) -> ChatCompletionRequest:
@@ -59,8 +75,25 @@ class ChatCompletionRequest(BaseModel):
 
 
 # -- chat page and inbox requests ----------------------------------------------------
+class SignedIdentity(BaseModel):
+    """The customer's identity as the embedding site signed it (serve/identity.py)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    fields: IdentityFields
+    expires: int
+    signature: Annotated[str, StringConstraints(pattern=r"^[0-9a-fA-F]{64}$")]
+
+    @model_validator(mode="after")
+    def _expires_is_not_a_field(self) -> SignedIdentity:
+        if "expires" in self.fields:
+            raise ValueError("'expires' is the signature's expiry, not an identity field")
+        return self
+
+
 class NewConversation(BaseModel):
     customer: Annotated[str, StringConstraints(strip_whitespace=True, max_length=120)] = ""
+    identity: SignedIdentity | None = None
 
 
 class CustomerMessage(BaseModel):
@@ -88,18 +121,27 @@ def iso(moment: datetime | None) -> str | None:
     return as_utc(moment).isoformat() if moment else None
 
 
-def reply_meta(reply: Reply) -> dict[str, Any]:
-    """Hand-over decision, citations and what the bot was given — JSON-safe (lookup rows may hold dates)."""
-    context = reply.context
+def reply_meta(reply: Reply, *, raw: bool = False) -> dict[str, Any]:
+    """Hand-over decision, citations and what the bot was given, JSON-safe (lookup rows may hold dates).
+
+    By default passages and lookups are named only (id, title, source, score; lookup name and the
+    parameters the caller sent); `raw` adds the passage texts and the lookup rows — for data keys and
+    the agents' inbox only (docs/security.md).
+    """
+    context = reply.context or Context()
     meta = {
         "handed_over": reply.handed_over,
         "reason": reply.reason,
         "citations": reply.citations,
-        "passages": [asdict(p) for p in context.passages] if context else [],
-        "lookups": [asdict(r) for r in context.lookups] if context else [],
+        "passages": [asdict(p) if raw else _named(asdict(p), "text") for p in context.passages],
+        "lookups": [asdict(r) if raw else _named(asdict(r), "rows") for r in context.lookups],
         "warnings": reply.warnings,
     }
     return json.loads(json.dumps(meta, default=str))
+
+
+def _named(record: dict[str, Any], *left_out: str) -> dict[str, Any]:
+    return {key: value for key, value in record.items() if key not in left_out}
 
 
 def message_view(message: Message, *, for_agent: bool = False) -> dict[str, Any]:
@@ -120,15 +162,20 @@ def message_view(message: Message, *, for_agent: bool = False) -> dict[str, Any]
     return view
 
 
-def conversation_view(conversation: StoredConversation) -> dict[str, Any]:
-    return {
+def conversation_view(conversation: StoredConversation, *, for_agent: bool = False) -> dict[str, Any]:
+    """A conversation as its customer sees it (whether their identity is verified) or an agent (also which)."""
+    view = {
         "id": conversation.id,
         "customer": conversation.customer,
+        "verified": bool(conversation.identity),
         "status": conversation.status,
         "agent": conversation.agent,
         "created_at": iso(conversation.created_at),
         "updated_at": iso(conversation.updated_at),
     }
+    if for_agent:
+        view["identity"] = conversation.identity or {}
+    return view
 
 
 def inbox_view(item: InboxItem) -> dict[str, Any]:
@@ -136,7 +183,7 @@ def inbox_view(item: InboxItem) -> dict[str, Any]:
     handover = item.handover
     until = as_utc(handover.claimed_at) if handover.claimed_at else datetime.now(UTC)
     last = item.last_message
-    return conversation_view(item.conversation) | {
+    return conversation_view(item.conversation, for_agent=True) | {
         "reason": handover.reason,
         "handed_over_at": iso(handover.created_at),
         "waiting_s": round((until - as_utc(handover.created_at)).total_seconds(), 1),

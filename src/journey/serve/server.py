@@ -16,7 +16,8 @@ from journey.workspace import Workspace
 
 
 def run_server(workspace: Workspace, setup: str, *, host: str | None = None, port: int | None = None) -> None:
-    """Serve `setup` with uvicorn until interrupted; logs go to stderr as JSON lines."""
+    """Serve `setup` (a set-up, or several comma-separated) with uvicorn until interrupted; logs go to stderr
+    as JSON lines."""
     configure_logging()
     settings = workspace.settings.serve
     uvicorn.run(

@@ -1,45 +1,40 @@
-"""The set-ups the API serves: the one started with, and the workspace's others loaded on first use."""
+"""The set-ups a server serves: exactly the ones it was started with (`journey serve --setup a,b`).
+
+Each is loaded once, at start-up. A request for any other `model` is a 404 and loads nothing,
+so a caller cannot make the server fill its memory with the workspace's other models.
+"""
 
 from __future__ import annotations
 
-import asyncio
+from collections.abc import Callable
 
-from starlette.concurrency import run_in_threadpool
-
-from journey.assistant import Assistant, available_setups, load_assistant
-from journey.errors import UserError
+from journey.assistant import Assistant
 from journey.serve.errors import ApiError
-from journey.serve.worker import ModelWorker
-from journey.setups import setup_names
-from journey.workspace import Workspace
+from journey.setups import setup_def
+
+
+def served_setups(value: str) -> list[str]:
+    """The set-up names in `value` ("augmented" or "augmented,as-is"), each checked, in the order given."""
+    names = [name.strip() for name in value.split(",") if name.strip()]
+    return list(dict.fromkeys(setup_def(name).name for name in names)) or [setup_def(value).name]
 
 
 class SetupPool:
-    """Assistants by set-up name (the OpenAI API's `model`); each is loaded once, on a model thread."""
+    """Assistants by set-up name (the OpenAI API's `model`); the first is the chat page's."""
 
-    def __init__(self, workspace: Workspace, served: Assistant, worker: ModelWorker) -> None:
-        self.workspace = workspace
-        self.worker = worker
-        self._loaded = {served.setup: served}
-        self._loading = asyncio.Lock()
+    def __init__(self, names: list[str], load: Callable[[str], Assistant]) -> None:
+        self._loaded = {name: load(name) for name in names}
 
-    async def names(self) -> list[str]:
-        """The served set-up first, then every other set-up whose parts exist in the workspace."""
-        available = await run_in_threadpool(available_setups, self.workspace)
-        return list(dict.fromkeys([*self._loaded, *available]))
+    @property
+    def main(self) -> Assistant:
+        return next(iter(self._loaded.values()))
 
-    async def get(self, name: str) -> Assistant:
-        """The assistant of set-up `name`; 404 (OpenAI's model_not_found) when it does not exist here."""
-        if name in self._loaded:
-            return self._loaded[name]
-        if name not in setup_names():
-            raise ApiError(
-                404, f"The model '{name}' does not exist. GET /v1/models lists the set-ups.", "model_not_found"
-            )
-        async with self._loading:
-            if name not in self._loaded:
-                try:
-                    self._loaded[name] = await self.worker.call(load_assistant, self.workspace, name)
-                except UserError as exc:
-                    raise ApiError(404, str(exc), "model_not_found") from None
+    def names(self) -> list[str]:
+        return list(self._loaded)
+
+    def get(self, name: str) -> Assistant:
+        """The assistant of set-up `name`; 404 (OpenAI's model_not_found) when this server does not serve it."""
+        if name not in self._loaded:
+            served = ", ".join(self._loaded)
+            raise ApiError(404, f"The model '{name}' is not served here (served: {served}).", "model_not_found")
         return self._loaded[name]

@@ -71,6 +71,7 @@ class Conversation(Base):
     setup: Mapped[str] = mapped_column(String(64))
     status: Mapped[str] = mapped_column(String(16), default="bot", index=True)
     agent: Mapped[str | None] = mapped_column(String(120))
+    identity: Mapped[dict[str, Any] | None]  # the customer's verified identity fields (serve/identity.py)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)
 
@@ -170,8 +171,11 @@ class Store:
         self.engine.dispose()
 
     # -- customers -----------------------------------------------------------------
-    def create_conversation(self, customer: str, setup: str) -> Conversation:
-        conversation = Conversation(id=secrets.token_urlsafe(24), customer=customer, setup=setup, status="bot")
+    def create_conversation(self, customer: str, setup: str, identity: dict[str, str] | None = None) -> Conversation:
+        """A new conversation with the bot; its id, unguessable, is the customer's key to it."""
+        conversation = Conversation(
+            id=secrets.token_urlsafe(24), customer=customer, setup=setup, status="bot", identity=identity or None
+        )
         with self._session() as session:
             session.add(conversation)
         return conversation

@@ -1,5 +1,8 @@
 // The customer's chat: send messages, watch the conversation's event stream (bot tokens,
 // the final cited answer, agents' replies, status), resume it after a reload.
+// A site that signs its customer in may open the page with the customer's signed identity in the
+// URL fragment (#email=...&expires=...&signature=..., see docs/security.md): it is never sent in a
+// URL, is removed from the address bar at once, and starts a conversation for that customer.
 "use strict";
 
 (() => {
@@ -18,6 +21,20 @@
     resolved: "This conversation was resolved. Write again any time.",
   };
 
+  // The signed identity in the fragment, if any: {fields, expires, signature}.
+  function takeIdentity() {
+    const params = new URLSearchParams(location.hash.slice(1));
+    const signature = params.get("signature");
+    const expires = Number(params.get("expires"));
+    if (!signature || !Number.isInteger(expires)) return null;
+    history.replaceState(null, "", location.pathname + location.search);
+    params.delete("signature");
+    params.delete("expires");
+    return { fields: Object.fromEntries(params), expires, signature };
+  }
+
+  const identity = takeIdentity(); // kept in memory for "New conversation", until it expires
+  if (identity) localStorage.removeItem(STORAGE_KEY); // a newly signed-in customer starts afresh
   let conversationId = localStorage.getItem(STORAGE_KEY);
   let company = "us";
   let events = null;
@@ -101,10 +118,9 @@
 
   async function ensureConversation() {
     if (conversationId) return;
-    const conversation = await J.api("/api/conversations", {
-      method: "POST",
-      body: { customer: $("customer-name").value },
-    });
+    const body = { customer: $("customer-name").value };
+    if (identity) body.identity = identity;
+    const conversation = await J.api("/api/conversations", { method: "POST", body });
     conversationId = conversation.id;
     localStorage.setItem(STORAGE_KEY, conversationId);
     nameRow.hidden = true;
