@@ -61,13 +61,14 @@ def atomic_directory(target: Path) -> Iterator[Path]:
 
 
 def check_output_folder(target: Path, *, protected: Iterable[Path], marker: str, force: bool) -> None:
-    """Refuse to replace `target` when that would delete what journey did not write.
+    """Refuse to replace `target` when that would delete what journey did not write (docs/design.md,
+    "Workspace layout": the user brings the workspace; journey writes under `.journey/`).
 
     Always refused: one of `protected` (a workspace's own folders) or a folder holding one, and a
     file. Refused unless `force`: an existing non-empty folder without `marker`, the file journey
     writes into every folder it makes. A missing or empty folder, or one journey wrote, is fine.
     """
-    resolved = target.expanduser().resolve()
+    resolved = target.resolve()  # a link to the workspace is the workspace
     for folder in protected:
         if folder.resolve().is_relative_to(resolved):
             raise UserError(f"Refusing to write to {target}: replacing it would delete {folder}; choose a new folder.")
