@@ -34,6 +34,7 @@ from journey.finetune.packing import PackedCollator, pack
 from journey.finetune.raft import RaftCounts, mix, pick, user_turn_with
 from journey.io import atomic_write_json
 from journey.models.loading import load_model
+from journey.models.precision import Precision, choose_precision
 from journey.train.loop import LoopConfig, fit, process_state
 from journey.workspace import FinetuneSettings, Workspace
 
@@ -91,6 +92,7 @@ class Setup:
     tokenizer: PreTrainedTokenizerBase
     parameters: int
     seq_len: int
+    precision: Precision
 
 
 def finetune(
@@ -154,8 +156,9 @@ def setup(
             forms, augmentation = augmentation_aware_forms(
                 workspace, [t.messages for t in tickets.tickets], settings, progress=progress and state.is_main_process
             )
+    precision = choose_precision(settings.bf16, state.device.type, job="fine-tuning")
     # Under LoRA the base is frozen: kept in bfloat16 it is never re-cast by autocast (PEFT keeps the adapter in fp32).
-    model, tokenizer = load_model(base, dtype="bfloat16" if settings.bf16 and settings.method == "lora" else "float32")
+    model, tokenizer = load_model(base, dtype="bfloat16" if precision.bf16 and settings.method == "lora" else "float32")
     seq_len = min(settings.seq_len, getattr(model.config, "max_position_embeddings", None) or settings.seq_len)
     groups, skipped = [], [str(p) for p in tickets.skipped]
     for ticket, ticket_forms in zip(tickets.tickets, forms, strict=True):
@@ -194,6 +197,7 @@ def setup(
         tokenizer=tokenizer,
         parameters=parameters,
         seq_len=seq_len,
+        precision=precision,
     )
 
 
@@ -212,7 +216,7 @@ def main(workspace: Workspace, run: Setup, *, resume: bool, progress: bool, star
         warmup_steps=round(settings.warmup_fraction * steps),
         grad_accum=grad_accum,
         eval_every=settings.eval_every,
-        bf16=settings.bf16,
+        bf16=run.precision.bf16,
         seed=settings.seed,
     )
     result = fit(
@@ -245,7 +249,7 @@ def main(workspace: Workspace, run: Setup, *, resume: bool, progress: bool, star
         val_loss=result.final_val_loss,
         parameters=run.parameters,
         trainable_parameters=sum(p.numel() for p in run.model.parameters() if p.requires_grad),
-        precision="bfloat16 autocast" if settings.bf16 else "float32",
+        precision=f"{'bfloat16 autocast' if run.precision.bf16 else 'float32'}; {run.precision.reason}",
         train_examples=len(run.train),
         val_examples=len(run.val),
         truncated=run.truncated,

@@ -47,10 +47,13 @@ def load_backend(settings: ModelSettings, *, base: str, adapter: Path | None = N
         return OpenAIBackend(
             settings.openai_base_url, served, api_key_env=settings.openai_api_key_env, temperature=settings.temperature
         )
+    from journey.models.precision import choose_precision
+
+    dtype = choose_precision(settings.dtype, "cpu", job="generation").dtype  # the in-process backend runs on CPU
     if adapter is not None and (adapter / "config.json").is_file():
-        model, tokenizer = load_model(str(adapter), dtype=settings.dtype)  # a full fine-tune is a model folder
+        model, tokenizer = load_model(str(adapter), dtype=dtype)  # a full fine-tune is a model folder
     else:
-        model, tokenizer = load_model(base, dtype=settings.dtype)
+        model, tokenizer = load_model(base, dtype=dtype)
         if adapter is not None:
             from journey.finetune.adapters import attach_adapter
 

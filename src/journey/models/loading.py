@@ -134,7 +134,7 @@ def load_tokenizer(base: str) -> PreTrainedTokenizerBase:
 def load_model(base: str, *, dtype: str = "float32") -> tuple[PreTrainedModel, PreTrainedTokenizerBase]:
     """Load a causal LM and its tokenizer in eval mode, ready for chat generation."""
     tokenizer = load_tokenizer(base)
-    model = _from_pretrained(AutoModelForCausalLM, resolve_base(base), dtype=getattr(torch, "float32" if dtype == "auto" else dtype))
+    model = _from_pretrained(AutoModelForCausalLM, resolve_base(base), dtype=getattr(torch, dtype))
     _align_generation_config(model, tokenizer)
     model.eval()
     return model, tokenizer

@@ -9,13 +9,13 @@ from __future__ import annotations
 
 import json
 import platform
-import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import torch
 
 from journey.io import atomic_write_json
+from journey.models.precision import matmul_flops
 from journey.train.presets import ModelDims
 
 CACHE_FILE = "peak_flops.json"
@@ -55,30 +55,6 @@ def device_key(device: torch.device) -> str:
     if device.type == "cuda":
         return f"cuda:{torch.cuda.get_device_name(device)}"
     return f"cpu:{_cpu_model()}:{torch.get_num_threads()} threads"
-
-
-def matmul_flops(dtype: torch.dtype, device: torch.device, *, seconds: float = 0.3) -> float:
-    """Best FLOP/s of square matmuls of a few sizes, each timed for about `seconds`."""
-    sizes = (4096, 8192) if device.type == "cuda" else (512, 1024, 2048)
-    best = 0.0
-    for n in sizes:
-        a = torch.randn(n, n, device=device).to(dtype)
-        b = torch.randn(n, n, device=device).to(dtype)
-        _multiply(a, b)
-        count, start = 0, time.perf_counter()
-        while (elapsed := time.perf_counter() - start) < seconds or count == 0:
-            _multiply(a, b)
-            count += 1
-        best = max(best, 2 * n**3 * count / elapsed)
-        if elapsed / count > seconds:  # one product already takes longer than the budget: stop growing
-            break
-    return best
-
-
-def _multiply(a: torch.Tensor, b: torch.Tensor) -> None:
-    torch.matmul(a, b)
-    if a.is_cuda:
-        torch.cuda.synchronize(a.device)
 
 
 def _cpu_model() -> str:

@@ -26,6 +26,7 @@ from transformers import LlamaForCausalLM, PreTrainedModel, PreTrainedTokenizerF
 from journey.errors import UserError
 from journey.io import atomic_directory, atomic_write_json
 from journey.models.loading import cache_root
+from journey.models.precision import Precision, choose_precision
 from journey.train.corpus import Corpus, load_corpus
 from journey.train.data import Packed, collate, pack
 from journey.train.flops import PeakFlops, flops_per_token, peak_flops
@@ -80,7 +81,7 @@ class Setup:
     model: LlamaForCausalLM
     parameters: int
     peak: PeakFlops
-    bf16: bool
+    precision: Precision
 
 
 def train(
@@ -122,9 +123,6 @@ def setup(workspace: Workspace, settings: TrainSettings, *, resume: bool) -> Set
     config = llama_config(dims, tokenizer)
     torch.manual_seed(settings.seed)
     model = LlamaForCausalLM(config)
-    bf16 = settings.precision == "bfloat16" or (
-        settings.precision == "auto" and state.device.type == "cuda" and torch.cuda.is_bf16_supported()
-    )
     return Setup(
         settings=settings,
         state_dir=state_dir,
@@ -135,7 +133,7 @@ def setup(workspace: Workspace, settings: TrainSettings, *, resume: bool) -> Set
         model=model,
         parameters=parameter_count(config),
         peak=peak_flops(cache_root(), state.device),
-        bf16=bf16,
+        precision=choose_precision(settings.precision, state.device.type, job="training"),
     )
 
 
@@ -143,7 +141,7 @@ def main(workspace: Workspace, run: Setup, *, resume: bool, progress: bool, star
     """Pretrain with the shared loop, register the model, and write the run summary."""
     settings, state = run.settings, process_state()
     per_token = flops_per_token(run.dims, run.parameters)
-    peak = run.peak.for_precision(run.bf16)
+    peak = run.peak.for_precision(run.precision.bf16)
     loop = LoopConfig(
         max_steps=settings.max_steps,
         learning_rate=settings.learning_rate,
@@ -153,7 +151,7 @@ def main(workspace: Workspace, run: Setup, *, resume: bool, progress: bool, star
         weight_decay=settings.weight_decay,
         eval_every=settings.eval_every,
         checkpoint_every=settings.checkpoint_every,
-        bf16=run.bf16,
+        bf16=run.precision.bf16,
         seed=settings.seed,
     )
     samples = SampleWriter(run.tokenizer, workspace.settings, run.corpus.documents[0], run.state_dir, show=progress)
@@ -188,7 +186,7 @@ def main(workspace: Workspace, run: Setup, *, resume: bool, progress: bool, star
         flops=result.tokens * state.num_processes * per_token,
         mfu=tokens_per_second * per_token / (peak * state.num_processes),
         peak_flops=peak,
-        precision="bfloat16" if run.bf16 else "float32",
+        precision=str(run.precision),
         val_perplexity=math.exp(result.final_val_loss) if result.final_val_loss is not None else None,
         seconds=0.0,
         corpus_tokens=run.data.tokens,
@@ -268,7 +266,7 @@ def _register(workspace: Workspace, run: Setup, report: TrainReport, state: Part
         max_steps=steps,
         augmentation_aware=False,
         progress=progress,
-        settings=workspace.settings.finetune.model_copy(update={"bf16": run.bf16}),
+        settings=workspace.settings.finetune.model_copy(update={"bf16": run.precision.bf16}),
     )
     return steps
 
