@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+import time
 from dataclasses import replace
 from pathlib import Path
 
@@ -99,3 +101,22 @@ def test_resume_refuses_changed_settings_and_missing_checkpoints(tiny_model_dir:
         fit(_model(tiny_model_dir), _data(), _collate, replace(CONFIG, learning_rate=1.0), tmp_path, resume=True)
     with pytest.raises(UserError, match="Nothing to resume"):
         fit(_model(tiny_model_dir), _data(), _collate, CONFIG, tmp_path / "other", resume=True)
+
+
+def test_a_time_budget_stops_early_and_says_so(
+    tiny_model_dir: Path, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    def slow_collate(rows: list[torch.Tensor]) -> dict[str, torch.Tensor]:
+        time.sleep(0.25)  # a machine where a step takes at least a quarter of a second
+        return _collate(rows)
+
+    config = replace(CONFIG, max_steps=40, checkpoint_every=1000)
+    with caplog.at_level(logging.WARNING, logger="journey.train.loop"):
+        result = fit(_model(tiny_model_dir), _data(), slow_collate, config, tmp_path, budget_s=2.0)
+    assert result.budget_limited and 2 <= result.steps < 10
+    assert any("over the" in r.getMessage() and "time budget" in r.getMessage() for r in caplog.records)
+
+    unlimited = fit(
+        _model(tiny_model_dir), _data(), _collate, replace(CONFIG, max_steps=3), tmp_path / "b", budget_s=600
+    )
+    assert unlimited.steps == 3 and not unlimited.budget_limited

@@ -171,6 +171,21 @@ def demo(
     run_demo(console, directory, quick=quick, retrain=retrain)
 
 
+TimeBudgetOption = Annotated[
+    float | None,
+    typer.Option(
+        "--time-budget",
+        help="Minutes this run may take: training stops early (saved as usual, reported) rather than overrun.",
+        min=0.1,
+    ),
+]
+
+
+def _say_budget(steps: int, planned: int, limited: bool) -> None:
+    if limited:
+        console.print(f"[yellow]Stopped at step {steps} of {planned} to stay within the time budget.[/]")
+
+
 @app.command()
 def train(
     preset: Annotated[str | None, typer.Option(help="Model size: tiny (≈5M), small (≈30M) or base (≈120M).")] = None,
@@ -179,6 +194,7 @@ def train(
     instruction_steps: Annotated[
         int | None, typer.Option(help="Steps of the instruction stage on the tickets (0: none).")
     ] = None,
+    time_budget: TimeBudgetOption = None,
     workspace: WorkspaceOption = None,
 ) -> None:
     """Train a tokenizer and a small Llama model from scratch on data/corpus/ for the scratch set-up."""
@@ -186,9 +202,17 @@ def train(
     from journey.train import train as run_training
     from journey.train.loop import process_state
 
-    report = run_training(ws, preset=preset, max_steps=max_steps, resume=resume, instruction_steps=instruction_steps)
+    report = run_training(
+        ws,
+        preset=preset,
+        max_steps=max_steps,
+        resume=resume,
+        instruction_steps=instruction_steps,
+        budget_s=time_budget * 60 if time_budget else None,
+    )
     if not process_state().is_main_process:  # under `accelerate launch`, one summary is enough
         return
+    _say_budget(report.steps, report.planned_steps, report.budget_limited)
     perplexity = f"{report.val_perplexity:.2f}" if report.val_perplexity is not None else "n/a"
     console.print(
         f"Trained {report.preset} ({report.parameters:,} parameters): {report.steps} steps, "
@@ -347,6 +371,7 @@ def finetune(
     lora_alpha: Annotated[int | None, typer.Option(help="LoRA alpha (scale = alpha / rank).")] = None,
     learning_rate: Annotated[float | None, typer.Option(help="Peak learning rate.")] = None,
     epochs: Annotated[float | None, typer.Option(help="Passes over the tickets (without --max-steps).")] = None,
+    time_budget: TimeBudgetOption = None,
     workspace: WorkspaceOption = None,
 ) -> None:
     """Fine-tune the base model on data/tickets.jsonl (loss on assistant replies) for the finetuned set-ups."""
@@ -366,9 +391,11 @@ def finetune(
         augmentation_aware=augmentation_aware,
         settings=with_overrides(ws.settings.finetune, **flags),
         force=force,
+        budget_s=time_budget * 60 if time_budget else None,
     )
     if not process_state().is_main_process:  # under `accelerate launch`, one summary is enough
         return
+    _say_budget(report.steps, report.planned_steps, report.budget_limited)
     for skipped in report.skipped[:10]:
         err_console.print(f"[yellow]skipped[/] {skipped}", highlight=False)
     if len(report.skipped) > 10:

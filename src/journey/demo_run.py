@@ -13,7 +13,8 @@ import importlib.util
 import subprocess
 import sys
 import time
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from rich.console import Console
@@ -38,14 +39,47 @@ class DemoPlan:
     questions: int  # the first N questions of the eval set
     finetune: dict[str, int]
     train: dict[str, int]
+    minutes: float  # the whole demo's time budget: the training stages get what evaluation leaves
 
 
-# Sized for 2 CPU cores: the default took 17.8-20.8 min as the machine's speed drifted. --quick took
-# 5.0 min with an empty model cache (GGUF conversion included) with 16 questions and 4 fine-tune steps,
-# so it asks 12 (still every category of the eval set) and fine-tunes 2 steps: a smoke run of every
-# stage, not a measurement.
-DEFAULT = DemoPlan("demo", 60, finetune={"max_steps": 40}, train={"max_steps": 300, "instruction_steps": 10})
-QUICK = DemoPlan("demo-quick", 12, finetune={"max_steps": 2}, train={"max_steps": 30, "instruction_steps": 10})
+# Sized for 2 CPU cores: the default took 17.8-20.8 min on a Xeon with AMX as the machine's speed drifted.
+# --quick asks 12 questions (still every category of the eval set) and fine-tunes 2 steps: a smoke run of
+# every stage, not a measurement. On a slower machine the training stages are cut to fit `minutes`
+# (Budget), never the evaluation.
+DEFAULT = DemoPlan(
+    "demo", 60, finetune={"max_steps": 40}, train={"max_steps": 300, "instruction_steps": 10}, minutes=25
+)
+QUICK = DemoPlan(
+    "demo-quick", 12, finetune={"max_steps": 2}, train={"max_steps": 30, "instruction_steps": 10}, minutes=5
+)
+
+
+@dataclass
+class Budget:
+    """The demo's time budget, shared out as it goes: the first evaluation measures how long answering takes
+    on this machine, the stages still to come are reserved from it, and each training stage may use a share
+    of what is left (`journey finetune/train --time-budget`), so a slow CPU gets fewer steps, not hours."""
+
+    seconds: float
+    started: float = field(default_factory=time.perf_counter)
+    evaluation_s: float = 0.0  # the first evaluation's two set-ups: the unit the later evaluations are priced in
+
+    # Later work in units of that first evaluation: two fine-tuned set-ups (≈1), scratch (≈0.3), freshness (≈0.2).
+    AFTER_FINETUNE = 1.5
+    AFTER_TRAIN = 0.5
+    FINETUNE_SHARE = 0.7  # of the training time left, the rest goes to training from scratch
+    RESERVE_S = 30.0  # report, process start-ups
+    MINIMUM_S = 30.0  # a training stage always gets this long, however late
+
+    def left(self) -> float:
+        return self.seconds - (time.perf_counter() - self.started)
+
+    def for_finetune(self) -> float:
+        spare = self.left() - self.RESERVE_S - (self.AFTER_FINETUNE + self.AFTER_TRAIN) * self.evaluation_s
+        return max(self.MINIMUM_S, self.FINETUNE_SHARE * spare)
+
+    def for_train(self) -> float:
+        return max(self.MINIMUM_S, self.left() - self.RESERVE_S - self.AFTER_TRAIN * self.evaluation_s)
 
 
 def ensure_demo_workspace(console: Console, directory: Path) -> Workspace:
@@ -61,11 +95,13 @@ def ensure_demo_workspace(console: Console, directory: Path) -> Workspace:
 def run_demo(console: Console, directory: Path, *, quick: bool = False, retrain: bool = False) -> Report:
     """Run every stage of the journey on the demo workspace and print the journey table."""
     plan = QUICK if quick else DEFAULT
-    started = time.perf_counter()
+    budget = Budget(plan.minutes * 60)
     workspace = ensure_demo_workspace(console, directory)
+    console.print(f"Time budget: {plan.minutes:g} min; the training stages get what evaluation leaves of it.")
 
-    def evaluate_setups(setups: list[str]) -> None:
+    def evaluate_setups(setups: list[str]) -> float:
         _heading(console, f"evaluate {', '.join(setups)}")
+        started = time.perf_counter()
         results = evaluate(workspace, setups, console=console, limit=plan.questions, run_id=plan.run_id)
         for setup in setups:
             overall = results.metrics[setup].overall
@@ -73,23 +109,28 @@ def run_demo(console: Console, directory: Path, *, quick: bool = False, retrain:
                 f"{setup:<22} {pct(overall.correct)} correct, {pct(overall.resolved_by_bot)} resolved by the bot",
                 highlight=False,
             )
+        return time.perf_counter() - started
 
     _heading(console, "index")
     index_stage(console, workspace)
-    evaluate_setups(["as-is", "augmented"])
+    budget.evaluation_s = evaluate_setups(["as-is", "augmented"])
     _heading(console, "fine-tune")
-    if finetune_stage(console, workspace, plan, retrain=retrain):
+    if finetune_stage(console, workspace, plan, budget, retrain=retrain):
         evaluate_setups(["finetuned", "finetuned+augmented"])
     _heading(console, "train from scratch")
-    if train_stage(console, workspace, plan, retrain=retrain):
+    if train_stage(console, workspace, plan, budget, retrain=retrain):
         evaluate_setups(["scratch"])
     _heading(console, "freshness test")
     freshness_stage(console, workspace)
     _heading(console, "report")
     report = write_report(workspace, find_run(workspace, plan.run_id))
     console.print(to_rich(report.journey))
+    for stage, record in measured_stages(workspace).items():
+        if "time budget" in record.detail:
+            console.print(f"[yellow]{stage}: {record.detail}[/]", highlight=False)
     console.print(f"Report: [bold]{report.html_path}[/]\nSummary: [bold]{report.markdown_path}[/]")
-    console.print(f"The demo took {(time.perf_counter() - started) / 60:.1f} min.")
+    spent = plan.minutes - budget.left() / 60
+    console.print(f"The demo took {spent:.1f} min (budget {plan.minutes:g} min).")
     return report
 
 
@@ -116,20 +157,30 @@ def index_stage(console: Console, workspace: Workspace) -> None:
         )
 
 
-def finetune_stage(console: Console, workspace: Workspace, plan: DemoPlan, *, retrain: bool) -> bool:
+def finetune_stage(console: Console, workspace: Workspace, plan: DemoPlan, budget: Budget, *, retrain: bool) -> bool:
     """Fine-tune unless an adapter made with this plan exists; False when fine-tuning is not available."""
-    return _train_once(console, workspace, "finetune", workspace.adapter_dir, plan.finetune, retrain=retrain)
+    output = workspace.adapter_dir
+    return _train_once(console, workspace, "finetune", output, plan.finetune, budget.for_finetune, retrain=retrain)
 
 
-def train_stage(console: Console, workspace: Workspace, plan: DemoPlan, *, retrain: bool) -> bool:
+def train_stage(console: Console, workspace: Workspace, plan: DemoPlan, budget: Budget, *, retrain: bool) -> bool:
     """Train from scratch unless a model made with this plan exists; False when training is not available."""
-    return _train_once(console, workspace, "train", workspace.scratch_model_dir, plan.train, retrain=retrain)
+    output = workspace.scratch_model_dir
+    return _train_once(console, workspace, "train", output, plan.train, budget.for_train, retrain=retrain)
 
 
 def _train_once(
-    console: Console, workspace: Workspace, stage: str, output: Path, arguments: dict[str, int], *, retrain: bool
+    console: Console,
+    workspace: Workspace,
+    stage: str,
+    output: Path,
+    arguments: dict[str, int],
+    seconds: Callable[[], float],
+    *,
+    retrain: bool,
 ) -> bool:
-    """Run `journey <stage>` unless its output can be reused; it writes the run.json the cost step reads.
+    """Run `journey <stage> --time-budget` unless its output can be reused; it writes the run.json the cost
+    step reads. `seconds()` is the stage's share of the demo's budget, asked only when the stage runs.
 
     Each training stage runs in its own process, as `accelerate launch` would run it: the
     accelerate state of one stage cannot leak into the next, and its memory is returned.
@@ -142,7 +193,10 @@ def _train_once(
     if output.is_dir() and same_plan and not retrain:
         console.print(f"reusing {output} ({previous.detail}); --retrain to redo it")
         return True
+    minutes = seconds() / 60
+    console.print(f"{stage}: up to {minutes:.1f} min of the demo's budget; fewer steps if this machine needs it")
     options = [part for key, value in arguments.items() for part in (f"--{key.replace('_', '-')}", str(value))]
+    options += ["--time-budget", f"{minutes:.2f}"]
     command = [sys.executable, "-m", "journey", stage, *options, "--workspace", str(workspace.root)]
     if subprocess.run(command, check=False).returncode != 0:
         raise UserError(f"`journey {stage}` failed (see above); the demo stops here. Rerun `journey demo` to resume.")

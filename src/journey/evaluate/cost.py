@@ -112,13 +112,20 @@ def _training_run(workspace: Workspace, stage: Stage) -> StageRecord | None:
                 tokens=tokens,
                 parameters=parameters,
                 flops=summary.get("flops"),
-                detail=f"{summary.get('steps', '?')} optimizer steps, run {path.parent.name}",
+                detail=_steps_detail(summary) + f", run {path.parent.name}",
                 settings=summary.get("settings") or {},
                 recorded=path.stat().st_mtime,
             )
         except (OSError, ValueError, KeyError, ValidationError):
             continue
     return None
+
+
+def _steps_detail(summary: dict[str, Any]) -> str:
+    steps = f"{summary.get('steps', '?')} optimizer steps"
+    if summary.get("budget_limited"):
+        return f"{steps} of {summary.get('planned_steps', '?')} planned (stopped by its time budget)"
+    return steps
 
 
 def price(workspace: Workspace, hardware: str | None = None) -> float | None:

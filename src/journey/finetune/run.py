@@ -35,7 +35,7 @@ from journey.finetune.raft import RaftCounts, mix, pick, user_turn_with
 from journey.io import atomic_write_json
 from journey.models.loading import load_model
 from journey.models.precision import Precision, choose_precision
-from journey.train.loop import LoopConfig, fit, process_state
+from journey.train.loop import RESUMABLE_CHANGES, LoopConfig, fit, process_state, time_left
 from journey.workspace import FinetuneSettings, Workspace
 
 log = logging.getLogger(__name__)
@@ -67,6 +67,8 @@ class FinetuneReport:
     truncated: int  # conversations longer than seq_len, cut
     skipped: list[str] = field(default_factory=list)  # "file:line: reason"
     augmentation: RaftCounts | None = None  # None: trained without context
+    planned_steps: int = 0
+    budget_limited: bool = False  # stopped before planned_steps to stay within the time budget
 
     @property
     def flops(self) -> float:
@@ -107,11 +109,13 @@ def finetune(
     progress: bool = True,
     settings: FinetuneSettings | None = None,
     force: bool = False,
+    budget_s: float | None = None,
 ) -> FinetuneReport:
     """Fine-tune `base` (default: model.base) on the workspace's tickets; save to `output` (default: the adapter).
 
     `settings` (default: journey.toml's [finetune]) is overridden by the other arguments that are given.
     An existing `output` journey did not write is replaced only with `force` (io.check_output_folder).
+    With `budget_s`, training stops early rather than run past that many seconds (`fit`).
     """
     started = time.perf_counter()
     output = output or workspace.adapter_dir
@@ -127,7 +131,7 @@ def finetune(
         resume=resume,
         progress=progress,
     )
-    return main(workspace, run, resume=resume, progress=progress, started=started)
+    return main(workspace, run, resume=resume, progress=progress, started=started, budget_s=budget_s)
 
 
 def with_overrides(settings: FinetuneSettings, **overrides: str | int | None) -> FinetuneSettings:
@@ -201,7 +205,9 @@ def setup(
     )
 
 
-def main(workspace: Workspace, run: Setup, *, resume: bool, progress: bool, started: float) -> FinetuneReport:
+def main(
+    workspace: Workspace, run: Setup, *, resume: bool, progress: bool, started: float, budget_s: float | None = None
+) -> FinetuneReport:
     """Fine-tune with the shared loop, save the result, and write the run summary."""
     settings, state = run.settings, process_state()
     train_rows, val_rows = pack(run.train, run.seq_len), pack(run.val, run.seq_len) if run.val else None
@@ -216,6 +222,8 @@ def main(workspace: Workspace, run: Setup, *, resume: bool, progress: bool, star
         warmup_steps=round(settings.warmup_fraction * steps),
         grad_accum=grad_accum,
         eval_every=settings.eval_every,
+        checkpoint_every=settings.checkpoint_every,
+        checkpoint_minutes=settings.checkpoint_minutes,
         bf16=run.precision.bf16,
         seed=settings.seed,
     )
@@ -228,6 +236,7 @@ def main(workspace: Workspace, run: Setup, *, resume: bool, progress: bool, star
         val_data=val_rows,
         resume=resume,
         flops_per_token=6 * run.parameters,
+        budget_s=time_left(budget_s, started),
         description=f"fine-tune ({settings.method})",
         progress=progress and state.is_main_process,
     )
@@ -255,6 +264,8 @@ def main(workspace: Workspace, run: Setup, *, resume: bool, progress: bool, star
         truncated=run.truncated,
         skipped=run.skipped,
         augmentation=run.augmentation,
+        planned_steps=steps,
+        budget_limited=result.budget_limited,
     )
     if state.is_main_process:
         info = {
@@ -346,7 +357,7 @@ def _prepare_state(state_dir: Path, plan: dict, *, resume: bool, is_main: bool) 
     plan_file = state_dir / PLAN
     if resume:
         before = json.loads(plan_file.read_text(encoding="utf-8"))
-        changed = [key for key in plan if key != "max_steps" and before.get(key) != plan[key]]
+        changed = [key for key in plan if key not in RESUMABLE_CHANGES and before.get(key) != plan[key]]
         if changed:
             raise UserError(
                 f"Cannot resume: {', '.join(changed)} changed since the checkpoint. "

@@ -31,6 +31,7 @@ from transformers import get_cosine_schedule_with_warmup
 from journey.errors import UserError
 from journey.io import atomic_write_json, replace_directory
 
+log = logging.getLogger(__name__)
 Batch = dict[str, torch.Tensor]
 CHECKPOINT = "checkpoint"
 STATE = "loop_state.json"
@@ -49,8 +50,13 @@ class LoopConfig:
     weight_decay: float = 0.0
     eval_every: int = 50
     checkpoint_every: int = 100
+    checkpoint_minutes: float = 5.0  # also checkpoint when this much time passed since the last one
     bf16: bool = False
     seed: int = 0
+
+
+# What may differ between a checkpoint and the run that resumes it: how far and how often, not what.
+RESUMABLE_CHANGES = ("max_steps", "checkpoint_every", "checkpoint_minutes")
 
 
 @dataclass
@@ -63,6 +69,7 @@ class FitResult:
     final_train_loss: float
     final_val_loss: float | None
     interrupted: bool = False
+    budget_limited: bool = False  # stopped early: another step would have overrun `budget_s`
 
     @property
     def tokens_per_second(self) -> float:
@@ -81,10 +88,15 @@ def fit(
     flops_per_token: float | None = None,
     peak_flops: float | None = None,
     on_eval: Callable[[int, torch.nn.Module], None] | None = None,
+    budget_s: float | None = None,
     description: str = "training",
     progress: bool = True,
 ) -> FitResult:
-    """Train `model` on `train_data` for `config.max_steps` optimizer steps; write state under `run_dir`."""
+    """Train `model` on `train_data` for `config.max_steps` optimizer steps; write state under `run_dir`.
+
+    With `budget_s`, stop after the step at which one more step (at the rate measured so far)
+    would pass that many seconds; the result says so (`budget_limited`).
+    """
     run_dir.mkdir(parents=True, exist_ok=True)
     torch.manual_seed(config.seed)
     # bf16 autocast is applied here, not via Accelerator(mixed_precision=...): accelerate keeps that
@@ -105,16 +117,18 @@ def fit(
         state = _load_checkpoint(accelerator, checkpoint, config, strict=not frozen)
 
     curve = LossCurve(run_dir / "loss.csv", after_step=state["step"])
+    resumed_at = state["step"]
     start, tokens_at_start = time.perf_counter(), state["tokens"]
     train_loss, val_loss, rate = math.nan, None, 0.0
     step_losses: list[torch.Tensor] = []  # the micro-batches of the step being accumulated
-    interrupted = False
+    interrupted = budget_limited = False
+    saved_at = start
     bar = _progress(description, enabled=progress)
     task = bar.add_task(description, total=config.max_steps, completed=state["step"], info="")
     model.train()
     try:
         with bar:
-            while state["step"] < config.max_steps:
+            while state["step"] < config.max_steps and not budget_limited:
                 loader = _epoch_loader(accelerator, train_data, collate, config, state)
                 for batch in loader:
                     with accelerator.accumulate(model):
@@ -150,9 +164,22 @@ def fit(
                         completed=step,
                         info=_info(train_loss, val_loss, rate, flops_per_token, peak_flops),
                     )
-                    if step % config.checkpoint_every == 0:
+                    minutes_since_save = (time.perf_counter() - saved_at) / 60
+                    if _any_process(
+                        accelerator,
+                        step % config.checkpoint_every == 0 or minutes_since_save >= config.checkpoint_minutes,
+                    ):
                         _save_checkpoint(accelerator, checkpoint, config, state)
-                    if step >= config.max_steps:
+                        saved_at = time.perf_counter()
+                    seconds_per_step = elapsed / (step - resumed_at)
+                    if budget_s is not None:
+                        if step - resumed_at == min(2, config.max_steps - resumed_at):
+                            _warn_if_over_budget(
+                                description, seconds_per_step, config.max_steps - step, budget_s - elapsed
+                            )
+                        if _any_process(accelerator, elapsed + seconds_per_step > budget_s):
+                            budget_limited = step < config.max_steps
+                    if step >= config.max_steps or budget_limited:
                         break
                 else:
                     state["epoch"] += 1
@@ -174,7 +201,36 @@ def fit(
         final_train_loss=train_loss,
         final_val_loss=val_loss,
         interrupted=interrupted,
+        budget_limited=budget_limited,
     )
+
+
+def _warn_if_over_budget(description: str, seconds_per_step: float, steps_left: int, seconds_left: float) -> None:
+    """Say early, from the steps measured so far, when the planned steps will not fit the time budget."""
+    if steps_left * seconds_per_step > seconds_left:
+        log.warning(
+            "%s: %.1f s a step on this machine, so the %d remaining steps would take %.0f min, over the %.0f min "
+            "left of its time budget: it stops after about %d more steps (saved as usual, reported as budget-limited).",
+            description.capitalize(),
+            seconds_per_step,
+            steps_left,
+            steps_left * seconds_per_step / 60,
+            seconds_left / 60,
+            max(0, int(seconds_left / seconds_per_step)),
+        )
+
+
+def _any_process(accelerator: Accelerator, flag: bool) -> bool:
+    """True on every process when `flag` is true on one: decisions that save or stop must agree (wall-clock
+    times differ slightly between processes, and a save that only some join never ends)."""
+    if accelerator.num_processes == 1:
+        return flag
+    return bool(accelerator.reduce(torch.tensor(float(flag), device=accelerator.device), reduction="max").item())
+
+
+def time_left(budget_s: float | None, started: float) -> float | None:
+    """What is left of a command's time budget (`budget_s` seconds from `started`) for its fit; None: no budget."""
+    return None if budget_s is None else budget_s - (time.perf_counter() - started)
 
 
 def process_state() -> PartialState:
@@ -266,7 +322,9 @@ def _load_checkpoint(accelerator: Accelerator, checkpoint: Path, config: LoopCon
         raise UserError(f"Nothing to resume: no complete checkpoint in {checkpoint}.")
     saved = json.loads(state_file.read_text(encoding="utf-8"))
     before = saved.pop("config")
-    changed = {k: (before.get(k), v) for k, v in asdict(config).items() if k != "max_steps" and before.get(k) != v}
+    changed = {
+        k: (before.get(k), v) for k, v in asdict(config).items() if k not in RESUMABLE_CHANGES and before.get(k) != v
+    }
     if changed:
         details = ", ".join(f"{k}: {old} -> {new}" for k, (old, new) in changed.items())
         raise UserError(f"Cannot resume: the training settings changed since the checkpoint ({details}).")

@@ -30,7 +30,7 @@ from journey.models.precision import Precision, choose_precision
 from journey.train.corpus import Corpus, load_corpus
 from journey.train.data import Packed, collate, pack
 from journey.train.flops import PeakFlops, flops_per_token, peak_flops
-from journey.train.loop import LoopConfig, fit, process_state
+from journey.train.loop import LoopConfig, fit, process_state, time_left
 from journey.train.presets import ModelDims, changed_dims, llama_config, model_dims, parameter_count
 from journey.train.samples import SampleWriter
 from journey.train.tokenizer import train_tokenizer
@@ -64,6 +64,8 @@ class TrainReport:
     corpus_files: int
     not_utf8_files: list[str]
     instruction_steps: int  # 0 when no instruction stage ran
+    planned_steps: int
+    budget_limited: bool  # pretraining stopped before planned_steps to stay within the time budget
     output: Path
     run_dir: Path
 
@@ -92,12 +94,16 @@ def train(
     resume: bool = False,
     instruction_steps: int | None = None,
     progress: bool = True,
+    budget_s: float | None = None,
 ) -> TrainReport:
-    """Train the scratch model of `workspace` and register it for the scratch set-up."""
+    """Train the scratch model of `workspace` and register it for the scratch set-up.
+
+    With `budget_s`, pretraining stops early rather than run past that many seconds (`fit`).
+    """
     started = time.perf_counter()
     settings = _settings(workspace, preset=preset, max_steps=max_steps, instruction_steps=instruction_steps)
     run = setup(workspace, settings, resume=resume)
-    return main(workspace, run, resume=resume, progress=progress, started=started)
+    return main(workspace, run, resume=resume, progress=progress, started=started, budget_s=budget_s)
 
 
 def setup(workspace: Workspace, settings: TrainSettings, *, resume: bool) -> Setup:
@@ -137,7 +143,9 @@ def setup(workspace: Workspace, settings: TrainSettings, *, resume: bool) -> Set
     )
 
 
-def main(workspace: Workspace, run: Setup, *, resume: bool, progress: bool, started: float) -> TrainReport:
+def main(
+    workspace: Workspace, run: Setup, *, resume: bool, progress: bool, started: float, budget_s: float | None = None
+) -> TrainReport:
     """Pretrain with the shared loop, register the model, and write the run summary."""
     settings, state = run.settings, process_state()
     per_token = flops_per_token(run.dims, run.parameters)
@@ -151,6 +159,7 @@ def main(workspace: Workspace, run: Setup, *, resume: bool, progress: bool, star
         weight_decay=settings.weight_decay,
         eval_every=settings.eval_every,
         checkpoint_every=settings.checkpoint_every,
+        checkpoint_minutes=settings.checkpoint_minutes,
         bf16=run.precision.bf16,
         seed=settings.seed,
     )
@@ -166,6 +175,7 @@ def main(workspace: Workspace, run: Setup, *, resume: bool, progress: bool, star
         flops_per_token=per_token,
         peak_flops=peak,
         on_eval=samples if state.is_main_process else None,
+        budget_s=time_left(budget_s, started),
         description=f"train {settings.preset}",
         progress=progress and state.is_main_process,
     )
@@ -193,6 +203,8 @@ def main(workspace: Workspace, run: Setup, *, resume: bool, progress: bool, star
         corpus_files=run.corpus.files,
         not_utf8_files=run.corpus.not_utf8,
         instruction_steps=0,
+        planned_steps=settings.max_steps,
+        budget_limited=result.budget_limited,
         output=workspace.scratch_model_dir,
         run_dir=workspace.runs_dir / time.strftime("train-%Y%m%d-%H%M%S"),
     )
