@@ -149,9 +149,9 @@ def prepare_workspace(directory: Path) -> Path:
     """The demo workspace with its knowledge index and the retrieved contexts cached (not timed)."""
     from journey.assistant.prompts import system_prompt
     from journey.demo import create_demo_workspace
-    from journey.finetune.data import read_tickets
     from journey.finetune.run import augmentation_aware_forms
     from journey.knowledge import build_index
+    from journey.training.tickets import read_tickets
 
     if not (directory / "journey.toml").is_file():
         create_demo_workspace(directory)

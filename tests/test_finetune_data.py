@@ -10,11 +10,12 @@ import torch
 from transformers import AutoModelForCausalLM, AutoTokenizer
 
 from journey.errors import UserError
-from journey.finetune.data import read_tickets, split
 from journey.finetune.encode import IGNORE, encode
 from journey.finetune.packing import PackedCollator, pack
 from journey.finetune.raft import facts, mix, pick
+from journey.finetune.run import split
 from journey.knowledge import Context, LookupResult, Passage
+from journey.training.tickets import read_tickets
 
 SYSTEM = "You are the assistant of Testshop."
 

@@ -19,7 +19,7 @@ import torch
 from safetensors.torch import load_file
 
 from journey.finetune import finetune
-from journey.train.loop import CHECKPOINT, STATE
+from journey.training.loop import CHECKPOINT, STATE
 from journey.workspace import Workspace
 from test_finetune import make_workspace
 

@@ -12,7 +12,7 @@ import torch
 from transformers import AutoModelForCausalLM
 
 from journey.errors import UserError
-from journey.train.loop import LoopConfig, fit
+from journey.training.loop import LoopConfig, fit
 
 
 def _data(n: int = 24, length: int = 16) -> list[torch.Tensor]:
@@ -111,7 +111,7 @@ def test_a_time_budget_stops_early_and_says_so(
         return _collate(rows)
 
     config = replace(CONFIG, max_steps=40, checkpoint_every=1000)
-    with caplog.at_level(logging.WARNING, logger="journey.train.loop"):
+    with caplog.at_level(logging.WARNING, logger="journey.training.loop"):
         result = fit(_model(tiny_model_dir), _data(), slow_collate, config, tmp_path, budget_s=2.0)
     assert result.budget_limited and 2 <= result.steps < 10
     assert any("over the" in r.getMessage() and "time budget" in r.getMessage() for r in caplog.records)

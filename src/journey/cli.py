@@ -200,7 +200,7 @@ def train(
     """Train a tokenizer and a small Llama model from scratch on data/corpus/ for the scratch set-up."""
     ws = _workspace(workspace)  # before torch loads: a missing workspace is said at once
     from journey.train import train as run_training
-    from journey.train.loop import process_state
+    from journey.training.loop import process_state
 
     report = run_training(
         ws,
@@ -378,7 +378,7 @@ def finetune(
     ws = _workspace(workspace)  # before torch loads: a missing workspace is said at once
     from journey.finetune import finetune as run_finetune
     from journey.finetune.run import with_overrides
-    from journey.train.loop import process_state
+    from journey.training.loop import process_state
 
     flags = {"lora_r": lora_r, "lora_alpha": lora_alpha, "learning_rate": learning_rate, "epochs": epochs}
     report = run_finetune(

@@ -15,9 +15,9 @@ from pathlib import Path
 
 from rich.progress import track
 
-from journey.finetune.data import Messages
 from journey.io import atomic_write_text
 from journey.knowledge import Context, Knowledge, LookupResult, Passage
+from journey.training.tickets import Messages
 from journey.workspace import Workspace
 
 CACHE_NAME = "finetune-contexts.json"

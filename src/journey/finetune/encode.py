@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 from transformers import PreTrainedTokenizerBase
 
-from journey.finetune.data import Messages
+from journey.training.tickets import Messages
 
 IGNORE = -100
 

@@ -17,8 +17,8 @@ from dataclasses import dataclass, replace
 
 from journey.assistant.prompts import render_lookup, user_turn
 from journey.finetune.contexts import question_of
-from journey.finetune.data import Messages
 from journey.knowledge import Context, Passage
+from journey.training.tickets import Messages
 
 _FACT = re.compile(r"[\w€$£%/:.,+-]*\d[\w€$£%/:.,+-]*")
 

@@ -13,11 +13,13 @@ import hashlib
 import json
 import logging
 import math
+import random
 import resource
 import shutil
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import TypeVar
 
 import torch
 from peft import LoraConfig, get_peft_model
@@ -28,18 +30,19 @@ from journey.assistant.prompts import system_prompt
 from journey.errors import UserError
 from journey.finetune.adapters import check_output, save_trained
 from journey.finetune.contexts import gather_contexts
-from journey.finetune.data import Messages, Tickets, read_tickets, split
 from journey.finetune.encode import Encoded, encode
 from journey.finetune.packing import PackedCollator, pack
 from journey.finetune.raft import RaftCounts, mix, pick, user_turn_with
 from journey.io import atomic_write_json
 from journey.models.loading import load_model
 from journey.models.precision import Precision, choose_precision
-from journey.train.loop import RESUMABLE_CHANGES, LoopConfig, fit, process_state, time_left
+from journey.training.loop import RESUMABLE_CHANGES, LoopConfig, fit, process_state, time_left
+from journey.training.tickets import Messages, Tickets, read_tickets
 from journey.workspace import FinetuneSettings, Workspace
 
 log = logging.getLogger(__name__)
 
+T = TypeVar("T")
 PLAN = "finetune_plan.json"  # in the checkpoint folder: what a --resume must match
 
 
@@ -327,6 +330,23 @@ def _augmentation_on(workspace: Workspace, settings: FinetuneSettings) -> bool:
         raise UserError("Augmentation-aware fine-tuning needs the knowledge index: run `journey index` first.")
     log.warning("No knowledge index: fine-tuning without context (run `journey index` first for augmentation-aware).")
     return False
+
+
+def split(examples: list[T], val_fraction: float, seed: int) -> tuple[list[T], list[T]]:
+    """A seeded train/validation split; refuse when either side would be empty."""
+    if val_fraction == 0:
+        return list(examples), []
+    n_val = max(1, round(len(examples) * val_fraction))
+    if len(examples) - n_val < 1:
+        raise UserError(
+            f"Only {len(examples)} usable conversation(s): too few for a validation split of "
+            f"{val_fraction:.0%} ({n_val}) plus at least one to train on. Add tickets, or set "
+            "finetune.val_fraction = 0 in journey.toml."
+        )
+    order = list(range(len(examples)))
+    random.Random(seed).shuffle(order)
+    val = set(order[:n_val])
+    return [e for i, e in enumerate(examples) if i not in val], [e for i, e in enumerate(examples) if i in val]
 
 
 def _trainable(model: PreTrainedModel, settings: FinetuneSettings) -> PreTrainedModel:

@@ -8,9 +8,9 @@ from pathlib import Path
 
 from journey.assistant.prompts import system_prompt
 from journey.errors import UserError
-from journey.finetune.data import read_tickets
 from journey.knowledge.documents import SUFFIXES, DocumentError, read_document
 from journey.train.tokenizer import render_chat
+from journey.training.tickets import read_tickets
 from journey.workspace import Workspace
 
 log = logging.getLogger(__name__)

@@ -30,10 +30,10 @@ from journey.models.precision import Precision, choose_precision
 from journey.train.corpus import Corpus, load_corpus
 from journey.train.data import Packed, collate, pack
 from journey.train.flops import PeakFlops, flops_per_token, peak_flops
-from journey.train.loop import LoopConfig, fit, process_state, time_left
 from journey.train.presets import ModelDims, changed_dims, llama_config, model_dims, parameter_count
 from journey.train.samples import SampleWriter
 from journey.train.tokenizer import train_tokenizer
+from journey.training.loop import LoopConfig, fit, process_state, time_left
 from journey.workspace import TrainSettings, Workspace
 
 log = logging.getLogger(__name__)

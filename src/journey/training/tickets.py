@@ -1,4 +1,5 @@
-"""Support tickets (`data/tickets.jsonl`) → validated chat conversations.
+"""Support tickets (`data/tickets.jsonl`) → validated chat conversations, as `journey finetune` trains on
+them and `journey train` adds them to its corpus.
 
 Each line is `{"messages": [...]}` in OpenAI chat format, or `{"prompt": ..., "completion": ...}`
 (strings, or lists of messages). Lines that cannot be trained on are reported by line
@@ -9,16 +10,13 @@ so the fine-tuned model sees the same system turn as at inference.
 from __future__ import annotations
 
 import hashlib
-import random
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TypeVar
 
 from journey.errors import UserError
 from journey.io import JsonlProblem, read_jsonl
 
 Messages = list[dict[str, str]]
-T = TypeVar("T")
 ROLES = ("system", "user", "assistant")
 
 
@@ -94,20 +92,3 @@ def to_messages(record: object) -> Messages | str:
     if not any(m["role"] == "user" for m in messages[:last]):
         return "no user turn before the assistant's reply"
     return [{"role": m["role"], "content": m["content"]} for m in messages[: last + 1]]
-
-
-def split(examples: list[T], val_fraction: float, seed: int) -> tuple[list[T], list[T]]:
-    """A seeded train/validation split; refuse when either side would be empty."""
-    if val_fraction == 0:
-        return list(examples), []
-    n_val = max(1, round(len(examples) * val_fraction))
-    if len(examples) - n_val < 1:
-        raise UserError(
-            f"Only {len(examples)} usable conversation(s): too few for a validation split of "
-            f"{val_fraction:.0%} ({n_val}) plus at least one to train on. Add tickets, or set "
-            "finetune.val_fraction = 0 in journey.toml."
-        )
-    order = list(range(len(examples)))
-    random.Random(seed).shuffle(order)
-    val = set(order[:n_val])
-    return [e for i, e in enumerate(examples) if i not in val], [e for i, e in enumerate(examples) if i in val]
