@@ -13,8 +13,9 @@ from transformers import AutoModelForCausalLM, AutoTokenizer
 
 from journey.cli import main
 from journey.errors import UserError
-from journey.finetune.adapters import TRAINING_INFO, save_trained
+from journey.finetune.output import save_trained
 from journey.io import check_output_folder
+from journey.models.adapters import TRAINING_INFO
 from journey.train.corpus import load_corpus
 from journey.workspace import Workspace
 

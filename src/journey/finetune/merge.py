@@ -10,16 +10,16 @@ from __future__ import annotations
 from pathlib import Path
 
 from journey.errors import UserError
-from journey.finetune.adapters import (
+from journey.finetune.output import check_output
+from journey.io import atomic_directory, atomic_write_json
+from journey.models.adapters import (
     ADAPTER_CONFIG,
     TRAINING_INFO,
     attach_adapter,
     check_adapter,
     check_model_folder,
-    check_output,
     training_info,
 )
-from journey.io import atomic_directory, atomic_write_json
 from journey.workspace import Workspace
 
 

@@ -28,9 +28,9 @@ from transformers import PreTrainedModel, PreTrainedTokenizerBase
 
 from journey.assistant.prompts import system_prompt
 from journey.errors import UserError
-from journey.finetune.adapters import check_output, save_trained
 from journey.finetune.contexts import gather_contexts
 from journey.finetune.encode import Encoded, encode
+from journey.finetune.output import check_output, save_trained
 from journey.finetune.packing import PackedCollator, pack
 from journey.finetune.raft import RaftCounts, mix, pick, user_turn_with
 from journey.io import atomic_write_json

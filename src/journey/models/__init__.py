@@ -55,7 +55,7 @@ def load_backend(settings: ModelSettings, *, base: str, adapter: Path | None = N
     else:
         model, tokenizer = load_model(base, dtype=dtype)
         if adapter is not None:
-            from journey.finetune.adapters import attach_adapter
+            from journey.models.adapters import attach_adapter
 
             model = attach_adapter(model, adapter, base=base)
     return TransformersBackend(model, tokenizer, name=name, temperature=settings.temperature)

@@ -25,6 +25,7 @@ from transformers import LlamaForCausalLM, PreTrainedModel, PreTrainedTokenizerF
 
 from journey.errors import UserError
 from journey.io import atomic_directory, atomic_write_json
+from journey.models.adapters import TRAINING_INFO
 from journey.models.loading import cache_root
 from journey.models.precision import Precision, choose_precision
 from journey.train.corpus import Corpus, load_corpus
@@ -42,7 +43,6 @@ STATE_NAME = "train"  # under .journey/checkpoints/: tokenizer, dimensions, loop
 TOKENIZER_DIR = "tokenizer"
 DIMS_FILE = "model_dims.json"
 PRETRAINED_DIR = "pretrained"
-TRAINING_INFO = "journey_training.json"
 
 
 @dataclass

@@ -1,6 +1,6 @@
-"""Save a fine-tuned adapter (or model) with what it was trained on; check one before loading it; attach
-one to its base model. PEFT and transformers are imported where they are used: `journey merge`'s
-checks and the output guard run before anything heavy loads.
+"""Check a fine-tuned adapter (or model folder) before loading it, read what it was trained on, attach
+one to its base model. PEFT and safetensors are imported where they are used: `journey merge`'s
+checks run before anything heavy loads. Saving one is fine-tuning's side (`journey.finetune.output`).
 """
 
 from __future__ import annotations
@@ -10,11 +10,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from journey.errors import UserError
-from journey.io import atomic_directory, atomic_write_json, check_output_folder
-from journey.workspace import Workspace
 
 if TYPE_CHECKING:
-    from transformers import PreTrainedModel, PreTrainedTokenizerBase
+    from transformers import PreTrainedModel
 
 TRAINING_INFO = "journey_training.json"  # in every folder journey writes a model or adapter to
 ADAPTER_CONFIG = "adapter_config.json"
@@ -25,33 +23,6 @@ MODEL_WEIGHTS = (
     "pytorch_model.bin",
     "pytorch_model.bin.index.json",
 )
-
-
-def check_output(workspace: Workspace, output: Path, *, force: bool, keep: tuple[Path, ...] = ()) -> None:
-    """Refuse an output folder whose replacement would delete the workspace, `keep` or what journey did not write."""
-    own = [workspace.root, workspace.knowledge_dir, workspace.root / "data", workspace.state_dir, *keep]
-    check_output_folder(output, protected=own, marker=TRAINING_INFO, force=force)
-
-
-def save_trained(model: PreTrainedModel, tokenizer: PreTrainedTokenizerBase, output: Path, info: dict) -> None:
-    """Write a PEFT adapter — or, for a full fine-tune, a model folder with its tokenizer — and `info`.
-
-    The folder is written beside `output` and renamed into place, so a crash or a full
-    disk never leaves a half-written adapter where the fine-tuned set-ups load it.
-    """
-    from peft import PeftModel
-
-    try:
-        with atomic_directory(output) as tmp:
-            model.save_pretrained(tmp)
-            if not isinstance(model, PeftModel):
-                tokenizer.save_pretrained(tmp)
-            atomic_write_json(tmp / TRAINING_INFO, info)
-    except OSError as exc:
-        raise UserError(
-            f"Could not write {output} ({exc.strerror or exc}); what was there before is unchanged. "
-            "Free some disk space and run again with --resume: the training checkpoint is kept."
-        ) from None
 
 
 def training_info(folder: Path) -> dict:
