@@ -14,6 +14,7 @@ from transformers import AutoModelForCausalLM
 from conftest import TINY_TEXT
 from journey.assistant import load_assistant
 from journey.errors import UserError
+from journey.finetune import finetune
 from journey.train import run as train_run
 from journey.train import train
 from journey.train.corpus import load_corpus
@@ -79,7 +80,7 @@ def trained(tmp_path_factory: pytest.TempPathFactory) -> tuple[Workspace, train_
     )
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(train_run, "peak_flops", lambda cache, device: PeakFlops("test", 1e11, 2e11))
-        report = train(workspace, instruction_steps=2, progress=False)
+        report = train(workspace, instruction_steps=2, progress=False, instruction_stage=finetune)
     return workspace, report
 
 
@@ -190,6 +191,27 @@ def test_cli_reports_a_missing_corpus_without_a_traceback(
         main()
     err = " ".join(capsys.readouterr().err.split())
     assert exit_.value.code == 2 and "data/corpus/ does not exist" in err and "Traceback" not in err
+
+
+def test_journey_train_gives_train_the_fine_tuning_run_as_its_instruction_stage(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """train does not import finetune (one layer): the verb passes journey.finetune.finetune in."""
+    from journey.cli import main
+
+    calls: list[dict] = []
+
+    def pretrain_then_stop(workspace: Workspace, **options: object) -> None:
+        options["instruction_stage"](workspace, base="pretrained", method="full")
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr("journey.train.train", pretrain_then_stop)
+    monkeypatch.setattr("journey.finetune.finetune", lambda workspace, **options: calls.append(options))
+    (tmp_path / "journey.toml").write_text(TRAIN_TOML, encoding="utf-8")
+    monkeypatch.setattr(sys, "argv", ["journey", "train", "-w", str(tmp_path)])
+    with pytest.raises(SystemExit) as exit_:
+        main()
+    assert exit_.value.code == 130 and calls == [{"base": "pretrained", "method": "full"}]
 
 
 def test_peak_flops_is_measured_once_and_cached(tmp_path: Path) -> None:

@@ -209,6 +209,7 @@ def train(
         resume=resume,
         instruction_steps=instruction_steps,
         budget_s=time_budget * 60 if time_budget else None,
+        instruction_stage=_instruction_stage,
     )
     if not process_state().is_main_process:  # under `accelerate launch`, one summary is enough
         return
@@ -225,6 +226,16 @@ def train(
         err_console.print(f"[yellow]not UTF-8[/] (decoded with replacement characters): {name}", highlight=False)
     console.print(f"Model: [bold]{report.output}[/]   run summary: {report.run_dir / 'run.json'}")
     console.print(f'Next: journey ask --setup scratch -w {ws.root} "..."')
+
+
+def _instruction_stage(workspace: Workspace, **options: Any) -> object:
+    """`journey train`'s instruction stage: a full fine-tune on the tickets (journey.finetune, imported when it runs).
+
+    The verb joins the two trainers: train and finetune are one layer and neither imports the other.
+    """
+    from journey.finetune import finetune
+
+    return finetune(workspace, **options)
 
 
 RunOption = Annotated[str | None, typer.Option("--run", help="Evaluation run id (default: the latest).")]

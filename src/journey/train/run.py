@@ -5,6 +5,10 @@ token stream and builds the model; main runs the shared loop `fit()` with valida
 perplexity and sample generations; then the model is registered at
 `.journey/models/scratch/` (after an optional instruction stage on the tickets) and a
 `run.json` summary is written to `.journey/runs/train-<timestamp>/` for the cost step.
+
+The instruction stage is a full fine-tune, run by the `InstructionStage` the caller passes in
+(`journey train` passes `journey.finetune.finetune`): train and finetune are one layer and
+neither imports the other (docs/design.md, "Code layout").
 """
 
 from __future__ import annotations
@@ -14,9 +18,9 @@ import logging
 import math
 import shutil
 import time
-from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import Protocol
 
 import torch
 from accelerate import PartialState
@@ -35,7 +39,7 @@ from journey.train.presets import ModelDims, changed_dims, llama_config, model_d
 from journey.train.samples import SampleWriter
 from journey.train.tokenizer import train_tokenizer
 from journey.training.loop import LoopConfig, fit, process_state, time_left
-from journey.workspace import TrainSettings, Workspace
+from journey.workspace import FinetuneSettings, TrainSettings, Workspace
 
 log = logging.getLogger(__name__)
 
@@ -43,6 +47,23 @@ STATE_NAME = "train"  # under .journey/checkpoints/: tokenizer, dimensions, loop
 TOKENIZER_DIR = "tokenizer"
 DIMS_FILE = "model_dims.json"
 PRETRAINED_DIR = "pretrained"
+
+
+class InstructionStage(Protocol):
+    """Fine-tunes `base` on the workspace's tickets into `output`: `journey.finetune.finetune` is one."""
+
+    def __call__(
+        self,
+        workspace: Workspace,
+        *,
+        base: str,
+        output: Path,
+        method: str,
+        max_steps: int,
+        augmentation_aware: bool,
+        progress: bool,
+        settings: FinetuneSettings,
+    ) -> object: ...
 
 
 @dataclass
@@ -95,15 +116,25 @@ def train(
     instruction_steps: int | None = None,
     progress: bool = True,
     budget_s: float | None = None,
+    instruction_stage: InstructionStage | None = None,
 ) -> TrainReport:
     """Train the scratch model of `workspace` and register it for the scratch set-up.
 
     With `budget_s`, pretraining stops early rather than run past that many seconds (`fit`).
+    `instruction_stage` runs the instruction stage (`journey.finetune.finetune`); without it, it is skipped.
     """
     started = time.perf_counter()
     settings = _settings(workspace, preset=preset, max_steps=max_steps, instruction_steps=instruction_steps)
     run = setup(workspace, settings, resume=resume)
-    return main(workspace, run, resume=resume, progress=progress, started=started, budget_s=budget_s)
+    return main(
+        workspace,
+        run,
+        resume=resume,
+        progress=progress,
+        started=started,
+        budget_s=budget_s,
+        instruction_stage=instruction_stage,
+    )
 
 
 def setup(workspace: Workspace, settings: TrainSettings, *, resume: bool) -> Setup:
@@ -144,7 +175,14 @@ def setup(workspace: Workspace, settings: TrainSettings, *, resume: bool) -> Set
 
 
 def main(
-    workspace: Workspace, run: Setup, *, resume: bool, progress: bool, started: float, budget_s: float | None = None
+    workspace: Workspace,
+    run: Setup,
+    *,
+    resume: bool,
+    progress: bool,
+    started: float,
+    budget_s: float | None = None,
+    instruction_stage: InstructionStage | None = None,
 ) -> TrainReport:
     """Pretrain with the shared loop, register the model, and write the run summary."""
     settings, state = run.settings, process_state()
@@ -208,7 +246,7 @@ def main(
         output=workspace.scratch_model_dir,
         run_dir=workspace.runs_dir / time.strftime("train-%Y%m%d-%H%M%S"),
     )
-    report.instruction_steps = _register(workspace, run, report, state, progress=progress)
+    report.instruction_steps = _register(workspace, run, report, state, instruction_stage, progress=progress)
     if state.is_main_process:
         report.seconds = time.perf_counter() - started
         _write_run(report, run, per_token)
@@ -252,25 +290,35 @@ def _check_resumable(state_dir: Path, dims: ModelDims) -> None:
         )
 
 
-def _register(workspace: Workspace, run: Setup, report: TrainReport, state: PartialState, *, progress: bool) -> int:
+def _register(
+    workspace: Workspace,
+    run: Setup,
+    report: TrainReport,
+    state: PartialState,
+    instruction_stage: InstructionStage | None,
+    *,
+    progress: bool,
+) -> int:
     """Write the model the scratch set-up loads; returns the instruction steps run (0 if none).
 
     With an instruction stage, the pretrained model goes to the checkpoint folder and every
     process joins the fine-tuning run that writes the final one.
     """
     steps = run.settings.instruction_steps
-    finetune = _instruction_trainer() if steps else None
-    if steps and not workspace.tickets_path.is_file():
+    stage = instruction_stage if steps else None
+    if steps and instruction_stage is None:
+        log.warning("No instruction stage was given to train(): the instruction stage is skipped.")
+    elif steps and not workspace.tickets_path.is_file():
         log.warning("No %s: the instruction stage is skipped.", workspace.tickets_path.name)
-        finetune = None
-    pretrained = report.output if finetune is None else run.state_dir / PRETRAINED_DIR
+        stage = None
+    pretrained = report.output if stage is None else run.state_dir / PRETRAINED_DIR
     if state.is_main_process:
         info = {**asdict(run.dims), "preset": run.settings.preset, "run": report.run_dir.name}
         _save_model(run.model, run.tokenizer, pretrained, info)
     state.wait_for_everyone()
-    if finetune is None:
+    if stage is None:
         return 0
-    finetune(
+    stage(
         workspace,
         base=str(pretrained),
         output=report.output,
@@ -281,16 +329,6 @@ def _register(workspace: Workspace, run: Setup, report: TrainReport, state: Part
         settings=workspace.settings.finetune.model_copy(update={"bf16": run.precision.bf16}),
     )
     return steps
-
-
-def _instruction_trainer() -> Callable[..., object] | None:
-    """`journey.finetune.finetune`, which runs the instruction stage; None until that step exists."""
-    try:
-        from journey.finetune import finetune
-    except ImportError:
-        log.warning("Fine-tuning is not available in this installation: the instruction stage is skipped.")
-        return None
-    return finetune
 
 
 def _save_model(model: PreTrainedModel, tokenizer: PreTrainedTokenizerFast, folder: Path, info: dict) -> None:
