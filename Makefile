@@ -1,5 +1,6 @@
 # Two entry points (see README): `make demo` runs the journey on the embedded demo
-# company; `make test` runs the test suite. Both create/refresh .venv first.
+# company; `make test` runs the test suite (after ruff and the import-linter layers, as `make lint`).
+# Both create/refresh .venv first.
 PYTHON ?= python3.11
 VENV   ?= .venv
 BIN    := $(VENV)/bin
@@ -20,10 +21,12 @@ demo: $(STAMP)
 
 test: $(STAMP)
 	$(BIN)/ruff check src tests benchmarks
+	$(BIN)/lint-imports
 	$(BIN)/python -m pytest -q $(PYTEST_ARGS)
 
 lint: $(STAMP)
 	$(BIN)/ruff check src tests benchmarks
+	$(BIN)/lint-imports
 
 bench: $(STAMP)
 	for b in benchmarks/bench_*.py; do $(BIN)/python $$b || exit 1; done
