@@ -17,7 +17,7 @@ from rich.progress import track
 
 from journey.io import atomic_write_text
 from journey.knowledge import Context, Knowledge, LookupResult, Passage
-from journey.training.tickets import Messages
+from journey.models.messages import Messages
 from journey.workspace import Workspace
 
 CACHE_NAME = "finetune-contexts.json"

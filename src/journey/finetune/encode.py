@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 from transformers import PreTrainedTokenizerBase
 
-from journey.training.tickets import Messages
+from journey.models.messages import Messages
 
 IGNORE = -100
 

@@ -18,7 +18,7 @@ from dataclasses import dataclass, replace
 from journey.assistant.prompts import render_lookup, user_turn
 from journey.finetune.contexts import question_of
 from journey.knowledge import Context, Passage
-from journey.training.tickets import Messages
+from journey.models.messages import Messages
 
 _FACT = re.compile(r"[\w€$£%/:.,+-]*\d[\w€$£%/:.,+-]*")
 

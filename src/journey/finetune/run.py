@@ -35,9 +35,10 @@ from journey.finetune.packing import PackedCollator, pack
 from journey.finetune.raft import RaftCounts, mix, pick, user_turn_with
 from journey.io import atomic_write_json
 from journey.models.loading import load_model
+from journey.models.messages import Messages
 from journey.models.precision import Precision, choose_precision
 from journey.training.loop import RESUMABLE_CHANGES, LoopConfig, fit, process_state, time_left
-from journey.training.tickets import Messages, Tickets, read_tickets
+from journey.training.tickets import Tickets, read_tickets
 from journey.workspace import FinetuneSettings, Workspace
 
 log = logging.getLogger(__name__)

@@ -21,10 +21,9 @@ from transformers import PreTrainedModel, PreTrainedTokenizerBase, TextIteratorS
 
 from journey.errors import UserError
 from journey.models.loading import token_id_list
+from journey.models.messages import Messages
 
 log = logging.getLogger(__name__)
-
-Messages = list[dict[str, str]]
 
 
 @dataclass(frozen=True)

@@ -15,8 +15,8 @@ from pathlib import Path
 
 from journey.errors import UserError
 from journey.io import JsonlProblem, read_jsonl
+from journey.models.messages import Messages
 
-Messages = list[dict[str, str]]
 ROLES = ("system", "user", "assistant")
 
 
