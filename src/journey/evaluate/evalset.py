@@ -1,4 +1,4 @@
-"""Load `data/eval.jsonl` (DESIGN.md contract), reporting what could not be used instead of failing on it."""
+"""Load `data/eval.jsonl` (docs/design.md contract), reporting what could not be used instead of failing on it."""
 
 from __future__ import annotations
 
