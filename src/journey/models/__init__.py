@@ -1,4 +1,4 @@
-"""Model loading and generation backends (torch and transformers: imported on first use)."""
+"""Model loading, adapters and generation backends (torch and transformers: imported on first use)."""
 
 from __future__ import annotations
 
