@@ -210,7 +210,7 @@ def test_another_customers_identity_gets_none_of_their_records(
     response = complete(http, question(customer), journey={"customer": {"email": customer["other_email"]}})
     assert response.status_code == 200
     assert not any(value in leaving(response) or value in echo.prompts[0] for value in personal(customer))
-    assert echo.prompts[0].count("No record found.") == 2  # both lookups ran, filtered in the database
+    assert echo.prompts[0].count("no record found.") == 2  # both lookups ran, filtered in the database
 
 
 def test_a_data_key_gets_the_raw_rows_of_the_identified_customer(http: httpx.Client, customer: dict) -> None:

@@ -316,6 +316,8 @@ def index(
     """Index knowledge documents and table rows for the augmented set-ups; re-runs only embed what changed."""
     import threading
 
+    from rich.markup import escape
+
     ws = _workspace(workspace)  # before LanceDB and the encoder load: a missing workspace is said at once
     from journey.knowledge import IndexReport, build_index
     from journey.knowledge.watch import watch as watch_sources
@@ -323,9 +325,19 @@ def index(
     def show(report: IndexReport) -> None:
         console.print(f"Index: {report.summary()}", highlight=False)
         for skipped in report.skipped:
-            err_console.print(f"[yellow]skipped[/] {skipped}", highlight=False)
+            err_console.print(f"[yellow]skipped[/] {escape(str(skipped))}", highlight=False)
         for warning in report.warnings:
-            err_console.print(f"[yellow]warning[/] {warning}", highlight=False)
+            err_console.print(f"[yellow]warning[/] {escape(warning)}", highlight=False)
+        for chunk in report.quarantined:
+            err_console.print(f"[red]quarantined[/] {escape(str(chunk))}", highlight=False)
+        if report.quarantined:
+            err_console.print(
+                "Quarantined chunks read as instructions to the assistant and are never put in a prompt; "
+                "to use one anyway, add its id or path to \\[knowledge] released in journey.toml.",
+                highlight=False,
+            )
+        for chunk in report.released:
+            console.print(f"released (used despite its flag) {escape(str(chunk))}", highlight=False)
 
     show(build_index(ws))
     if watch:
@@ -343,6 +355,7 @@ def search(
     workspace: WorkspaceOption = None,
 ) -> None:
     """Print the passages retrieval finds for a query, with scores, and any lookups it triggers."""
+    from rich.markup import escape
     from rich.table import Table
 
     ws = _workspace(workspace)  # before LanceDB and the encoder load: a missing workspace is said at once
@@ -353,7 +366,9 @@ def search(
     table = Table("#", "score", "title", "text", show_lines=True)
     table.add_column("id", overflow="fold")
     for rank, passage in enumerate(knowledge.search(query, k, mode), start=1):
-        table.add_row(str(rank), f"{passage.score:.3f}", passage.title, passage.text, passage.id)
+        text = f"[red]QUARANTINED ({passage.quarantine}): never in a prompt[/]\n{escape(passage.text)}"
+        shown = text if passage.quarantine else escape(passage.text)
+        table.add_row(str(rank), f"{passage.score:.3f}", escape(passage.title), shown, passage.id)
     console.print(table)
     for result in run_lookups(knowledge.lookups, query):
         console.print(f"lookup [bold]{result.name}[/] {result.params}: {len(result.rows)} row(s)", highlight=False)

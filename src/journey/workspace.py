@@ -110,6 +110,11 @@ class KnowledgeSettings(Section):
     databases: dict[str, str] = Field(default_factory=dict, description="name -> SQLAlchemy URL")
     tables: list[TableSource] = Field(default_factory=list)
     lookups: list[Lookup] = Field(default_factory=list)
+    released: list[str] = Field(
+        default_factory=list,
+        description="Quarantined chunks to use anyway (instruction-like text `journey index` flagged): "
+        "chunk ids, document ids or document paths as `journey index` lists them.",
+    )
 
 
 class FinetuneSettings(Section):

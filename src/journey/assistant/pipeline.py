@@ -12,7 +12,7 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
-from journey.assistant.guards import guard_question, match_escalation
+from journey.assistant.guards import guard_question, match_escalation, repeats_instruction
 from journey.assistant.prompts import Messages, build_messages, system_prompt
 from journey.knowledge.context import Context
 from journey.knowledge.identity import OWNER, Identity
@@ -28,7 +28,7 @@ class Reply:
     question: str
     answer: str
     handed_over: bool
-    reason: str | None = None  # when handed over: "rule:<name>", "model", "no-knowledge" or "empty"
+    reason: str | None = None  # when handed over: "rule:<name>", "model", "no-knowledge", "empty" or "output-check"
     context: Context | None = None
     latency_s: float = 0.0
     prompt_tokens: int = 0
@@ -84,6 +84,8 @@ class Assistant:
         lowered = generation.text.lower()
         if not lowered.strip():
             self._hand_over(reply, "empty", self.settings.assistant.unknown_message)
+        elif repeats_instruction(generation.text, reply.context, (reply.question, self.system_prompt)):
+            self._hand_over(reply, "output-check", self.settings.assistant.unknown_message)
         elif any(phrase.lower() in lowered for phrase in self.settings.assistant.handover_phrases):
             self._hand_over(reply, "model")
         else:

@@ -15,6 +15,7 @@ class Passage:
     source: str
     text: str
     score: float = 0.0
+    quarantine: str = ""  # why the passage is kept out of prompts (knowledge/quarantine.py); "" when it is used
 
 
 @dataclass(frozen=True)
@@ -29,10 +30,20 @@ class LookupResult:
 
 @dataclass(frozen=True)
 class Context:
-    """Everything knowledge adds to a prompt, plus whether retrieval is confident enough to answer."""
+    """Everything knowledge adds to a prompt, plus whether retrieval is confident enough to answer.
+
+    `withheld` holds the quarantined passages retrieval found: never in a prompt, but the output
+    check (assistant/guards.py) refuses an answer that repeats their instructions."""
 
     passages: list[Passage] = field(default_factory=list)
     lookups: list[LookupResult] = field(default_factory=list)
+    withheld: list[Passage] = field(default_factory=list)
+
+    @classmethod
+    def of(cls, passages: list[Passage], lookups: list[LookupResult]) -> Context:
+        """A context from retrieved passages: the quarantined ones are withheld from the prompt."""
+        used = [p for p in passages if not p.quarantine]
+        return cls(used, lookups, [p for p in passages if p.quarantine])
 
     @property
     def confident(self) -> bool:

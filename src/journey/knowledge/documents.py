@@ -1,4 +1,9 @@
-"""Read knowledge documents (.md .txt .html .pdf) into a title and heading-delimited sections."""
+"""Read knowledge documents (.md .txt .html .pdf) into a title and heading-delimited sections.
+
+Text that readers never see — HTML comments, alt and title attributes, hidden elements, Markdown
+link titles, PDF metadata — is collected beside the sections, so indexing can check it for
+instructions aimed at the assistant (knowledge/quarantine.py).
+"""
 
 from __future__ import annotations
 
@@ -8,7 +13,7 @@ from dataclasses import dataclass
 from itertools import pairwise
 from pathlib import Path
 
-from bs4 import BeautifulSoup, NavigableString
+from bs4 import BeautifulSoup, Comment, NavigableString
 from markdown_it import MarkdownIt
 from pypdf import PdfReader
 
@@ -20,6 +25,10 @@ _HTML_BLOCKS = re.compile(
     r"^(p|div|li|tr|table|ul|ol|dl|dt|dd|pre|blockquote|section|article|header|footer|nav|aside|main|br|hr)$"
 )
 _HEADING_TAG = re.compile(r"^h[1-6]$")
+_HIDDEN_ATTRIBUTES = ("alt", "title", "aria-label", "aria-description")
+_HIDDEN_STYLE = re.compile(r"display\s*:\s*none|visibility\s*:\s*hidden|font-size\s*:\s*0(?![.\d])", re.IGNORECASE)
+_COMMENT = re.compile(r"<!--(.*?)-->", re.DOTALL)
+_PDF_FIELDS = {"/Title": "PDF title", "/Subject": "PDF subject", "/Keywords": "PDF keywords", "/Author": "PDF author"}
 logging.getLogger("pypdf").setLevel(logging.ERROR)  # a PDF pypdf cannot repair is reported as skipped
 
 
@@ -37,9 +46,18 @@ class Section:
 
 
 @dataclass(frozen=True)
+class HiddenText:
+    """Text of a document that no reader sees, and where it sits (e.g. "HTML comment")."""
+
+    carrier: str
+    text: str
+
+
+@dataclass(frozen=True)
 class Document:
     title: str
     sections: list[Section]
+    hidden: tuple[HiddenText, ...] = ()
 
 
 def read_document(path: Path) -> Document:
@@ -63,7 +81,7 @@ def read_document(path: Path) -> Document:
     sections = [s for s in document.sections if s.text.strip()]
     if not sections:
         raise DocumentError("no text in it")
-    return Document(document.title, sections)
+    return Document(document.title, sections, document.hidden)
 
 
 def title_from_name(path: Path) -> str:
@@ -81,6 +99,13 @@ def markdown_document(source: str, fallback_title: str) -> Document:
         if opened.type == "heading_open" and opened.map
     ]
     title = next((name for _, level, name in headings if level == 1 and name), fallback_title)
+    hidden = [HiddenText("HTML comment", text) for text in _COMMENT.findall(source)]
+    hidden += [
+        HiddenText(f"Markdown {child.type.removesuffix('_open')} title", str(child.attrs["title"]))
+        for token in tokens
+        for child in token.children or []
+        if child.attrs.get("title")
+    ]
     sections: list[Section] = []
     stack: list[tuple[int, str]] = []
     start = 0
@@ -91,7 +116,7 @@ def markdown_document(source: str, fallback_title: str) -> Document:
             stack.append((level, name))
         start = last
     sections.append(_section(stack, lines[start:]))
-    return Document(title, sections)
+    return Document(title, sections, tuple(hidden))
 
 
 def _section(stack: list[tuple[int, str]], lines: list[str]) -> Section:
@@ -102,6 +127,7 @@ def _read_html(raw: str, path: Path) -> Document:
     """Strip scripts and styles, keep block structure, and section the text at h1–h6."""
     soup = BeautifulSoup(raw, "html.parser")
     title = soup.title.get_text(" ", strip=True) if soup.title else ""
+    hidden = _html_hidden(soup)
     for tag in soup.find_all(_HTML_DROP):
         tag.decompose()
     for string in soup.find_all(string=True):
@@ -111,7 +137,20 @@ def _read_html(raw: str, path: Path) -> Document:
         heading.replace_with(f"\n\n{'#' * int(heading.name[1])} {heading.get_text(' ', strip=True)}\n\n")
     for block in soup.find_all(_HTML_BLOCKS):
         block.insert_after("\n\n")
-    return markdown_document(soup.get_text(), title or title_from_name(path))
+    document = markdown_document(soup.get_text(), title or title_from_name(path))
+    return Document(document.title, document.sections, (*hidden, *document.hidden))
+
+
+def _html_hidden(soup: BeautifulSoup) -> list[HiddenText]:
+    """Comments, alt/title/aria attributes, meta descriptions and elements hidden by style."""
+    hidden = [HiddenText("HTML comment", str(c)) for c in soup.find_all(string=lambda s: isinstance(s, Comment))]
+    for tag in soup.find_all(True):
+        hidden += [HiddenText(f"{name} attribute", str(tag[name])) for name in _HIDDEN_ATTRIBUTES if tag.get(name)]
+        if tag.name == "meta" and tag.get("content") and tag.get("name", "").lower() in ("description", "keywords"):
+            hidden.append(HiddenText(f"meta {tag['name'].lower()}", str(tag["content"])))
+        if tag.has_attr("hidden") or _HIDDEN_STYLE.search(str(tag.get("style", ""))):
+            hidden.append(HiddenText("hidden element", tag.get_text(" ", strip=True)))
+    return [h for h in hidden if h.text.strip()]
 
 
 def _read_pdf(path: Path) -> Document:
@@ -121,11 +160,14 @@ def _read_pdf(path: Path) -> Document:
         if reader.is_encrypted and not reader.decrypt(""):
             raise DocumentError("the PDF is encrypted")
         pages = [page.extract_text() or "" for page in reader.pages]
+        metadata = reader.metadata or {}
         title = (reader.metadata.title if reader.metadata else None) or title_from_name(path)
+        hidden = [HiddenText(name, str(metadata[key])) for key, name in _PDF_FIELDS.items() if key in metadata]
     except DocumentError:
         raise
     except Exception as exc:  # pypdf raises many types for damaged files
         raise DocumentError(f"unreadable PDF ({type(exc).__name__}: {exc})") from None
     if not any(page.strip() for page in pages):
         raise DocumentError("the PDF has no extractable text (scanned images?)")
-    return Document(title.strip(), [Section("", text, f"page {n}") for n, text in enumerate(pages, start=1)])
+    sections = [Section("", text, f"page {n}") for n, text in enumerate(pages, start=1)]
+    return Document(title.strip(), sections, tuple(hidden))

@@ -4,6 +4,11 @@ Only documents and rows whose digest changed are parsed, chunked and embedded; t
 that disappeared lose their chunks. Work is committed a few hundred chunks at a time,
 whole documents at once, so an interrupted run leaves a usable index and the next run
 carries on where it stopped.
+
+Every chunk is checked for instruction-like text (knowledge/quarantine.py) as it is made;
+a flagged chunk is stored with its reason and kept out of prompts unless `[knowledge]
+released` names it. A release is part of its document's digest, so releasing or
+un-releasing a document re-indexes just that document.
 """
 
 from __future__ import annotations
@@ -11,7 +16,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import cached_property
 from typing import Any
 
@@ -23,11 +28,12 @@ from journey.knowledge.chunking import Chunker
 from journey.knowledge.documents import Document, DocumentError
 from journey.knowledge.embeddings import encode, load_encoder
 from journey.knowledge.lookups import lookup_warnings
+from journey.knowledge.quarantine import Finding, Release, find_instructions
 from journey.knowledge.sources import Skipped, Unit, take_inventory
-from journey.knowledge.store import TEXT_COLUMN, ChunkStore
+from journey.knowledge.store import TEXT_COLUMN, ChunkStore, Flagged
 from journey.workspace import KnowledgeSettings, Workspace
 
-CHUNKING_VERSION = 1  # bump when chunking changes, so every document is re-chunked
+CHUNKING_VERSION = 2  # bump when chunking or the quarantine rules change, so every document is re-chunked
 FLUSH_CHUNKS = 512  # chunks embedded and committed together
 
 
@@ -43,7 +49,9 @@ class IndexReport:
     total_chunks: int = 0
     seconds: float = 0.0
     skipped: list[Skipped] = field(default_factory=list)
-    warnings: list[str] = field(default_factory=list)  # about lookups, which are not indexed but checked here
+    warnings: list[str] = field(default_factory=list)  # about lookups and releases, checked here
+    quarantined: list[Flagged] = field(default_factory=list)  # every flagged chunk now in the index, not released
+    released: list[Flagged] = field(default_factory=list)  # flagged chunks that `[knowledge] released` lets in
 
     @property
     def changed(self) -> bool:
@@ -53,6 +61,7 @@ class IndexReport:
         return (
             f"{self.added} added, {self.updated} updated, {self.removed} removed, {self.unchanged} unchanged; "
             f"{self.chunks_embedded} chunks embedded in {self.seconds:.1f}s; {self.total_chunks} chunks indexed"
+            + (f", {len(self.quarantined)} quarantined" if self.quarantined else "")
         )
 
 
@@ -66,25 +75,35 @@ def build_index(workspace: Workspace, *, progress: bool = True) -> IndexReport:
     started = time.perf_counter()
     settings = workspace.settings.knowledge
     inventory = take_inventory(workspace, fingerprint(settings))
+    release = Release(tuple(settings.released))
+    units = [replace(unit, digest=release.stamp(unit.digest, unit.id, unit.source)) for unit in inventory.units]
     report = IndexReport(skipped=list(inventory.skipped), warnings=lookup_warnings(workspace))
 
     store = ChunkStore.open(workspace.index_dir)
-    if store is None or store.model != settings.embedding_model:
+    if store is None or store.model != settings.embedding_model or store.outdated:
         encoder = load_encoder(settings.embedding_model)
         store = ChunkStore.create(workspace.index_dir, settings.embedding_model, encoder.get_embedding_dimension())
     indexed = store.digests()
-    current = {unit.id for unit in inventory.units}
+    current = {unit.id: unit.source for unit in units}
     gone = [uid for uid in indexed if uid not in current and not uid.startswith(inventory.kept)]
-    todo = [unit for unit in inventory.units if indexed.get(unit.id) != unit.digest]
-    report.unchanged = len(inventory.units) - len(todo)
+    todo = [unit for unit in units if indexed.get(unit.id) != unit.digest]
+    report.unchanged = len(units) - len(todo)
 
     if gone:
         store.replace(gone, [])
         report.removed += len(gone)
     if todo:
-        _index_units(store, settings, todo, indexed, report, progress)
+        _index_units(store, settings, release, todo, indexed, report, progress)
     if gone or todo:
         store.optimize()
+    flagged = store.flagged()
+    report.quarantined = [chunk for chunk in flagged if not chunk.released]
+    report.released = [chunk for chunk in flagged if chunk.released]
+    names = {name for chunk in flagged for name in (chunk.id, chunk.unit, current.get(chunk.unit))}
+    report.warnings += [
+        f"released entry {entry!r} names no quarantined chunk (ids and paths are listed by `journey index`)"
+        for entry in release.unused(names)
+    ]
     report.total_chunks = store.count()
     report.seconds = time.perf_counter() - started
     return report
@@ -108,6 +127,7 @@ class _Model:
 def _index_units(
     store: ChunkStore,
     settings: KnowledgeSettings,
+    release: Release,
     todo: list[Unit],
     indexed: dict[str, str],
     report: IndexReport,
@@ -132,7 +152,7 @@ def _index_units(
         for unit in todo:
             units.append(unit.id)
             try:
-                rows += _chunk_rows(unit, unit.read(), model)
+                rows += _chunk_rows(unit, unit.read(), model, release)
             except DocumentError as exc:
                 report.skipped.append(Skipped(unit.source, str(exc)))
                 report.removed += unit.id in indexed
@@ -147,23 +167,36 @@ def _index_units(
         flush()
 
 
-def _chunk_rows(unit: Unit, document: Document, model: _Model) -> list[dict[str, Any]]:
+def _chunk_rows(unit: Unit, document: Document, model: _Model, release: Release) -> list[dict[str, Any]]:
+    """The rows of a document's chunks, each checked for instructions; hidden ones flag every chunk."""
     chunks = model.chunker.split(document.sections)
     if not chunks:
         raise DocumentError("no text in it")
-    return [
-        {
-            "id": unit.id if len(chunks) == 1 else f"{unit.id}#{n}",
-            "unit": unit.id,
-            "digest": unit.digest,
-            "title": document.title,
-            "heading": chunk.heading,
-            "source": f"{unit.source} ({chunk.location})" if chunk.location else unit.source,
-            "text": chunk.text,
-            TEXT_COLUMN: "\n".join(filter(None, (document.title, chunk.heading, chunk.text))),
-        }
-        for n, chunk in enumerate(chunks)
+    hidden = [
+        Finding(f"{finding.reason} in {carrier.carrier}", finding.span)
+        for carrier in document.hidden
+        for finding in find_instructions(carrier.text, hidden=True)
     ]
+    rows = []
+    for n, chunk in enumerate(chunks):
+        chunk_id = unit.id if len(chunks) == 1 else f"{unit.id}#{n}"
+        text = "\n".join(filter(None, (document.title, chunk.heading, chunk.text)))
+        reasons = dict.fromkeys(str(finding) for finding in [*hidden, *find_instructions(text)])
+        rows.append(
+            {
+                "id": chunk_id,
+                "unit": unit.id,
+                "digest": unit.digest,
+                "title": document.title,
+                "heading": chunk.heading,
+                "source": f"{unit.source} ({chunk.location})" if chunk.location else unit.source,
+                "text": chunk.text,
+                TEXT_COLUMN: text,
+                "flagged": "; ".join(reasons),
+                "released": bool(reasons) and release.releases(chunk_id, unit.id, unit.source),
+            }
+        )
+    return rows
 
 
 @contextmanager

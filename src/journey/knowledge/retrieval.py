@@ -43,6 +43,7 @@ class Knowledge:
 
     def gather(self, question: str, history: list[dict] | None = None, *, identity: Identity = OWNER) -> Context:
         """Passages scoring at least `min_score`, and the results of every lookup whose parameters were found
-        and whose required identity the caller has (`identity`; default: the workspace owner, locally)."""
+        and whose required identity the caller has (`identity`; default: the workspace owner, locally).
+        Quarantined passages are withheld (`Context.withheld`), never put in the prompt."""
         passages = [p for p in self.search(question) if p.score >= self.settings.min_score]
-        return Context(passages, run_lookups(self.lookups, question, history, identity=identity))
+        return Context.of(passages, run_lookups(self.lookups, question, history, identity=identity))

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
 from typing import Any, Literal
@@ -22,6 +23,7 @@ import lancedb
 from lancedb.index import FTS, IvfHnswSq
 from lancedb.rerankers import RRFReranker
 
+from journey.errors import UserError
 from journey.knowledge.context import Passage
 from journey.knowledge.documents import HEADING_SEPARATOR
 
@@ -31,7 +33,21 @@ ANN_MIN_ROWS = 5000  # below this, exact (flat) vector search is fast enough
 TEXT_COLUMN = "search_text"
 Mode = Literal["hybrid", "dense", "bm25"]
 MODES: tuple[Mode, ...] = ("hybrid", "dense", "bm25")
-_RESULT_COLUMNS = ["id", "title", "heading", "source", "text", "vector"]
+_RESULT_COLUMNS = ["id", "title", "heading", "source", "text", "flagged", "released", "vector"]
+
+
+@dataclass(frozen=True)
+class Flagged:
+    """A chunk whose text reads as instructions to the assistant (knowledge/quarantine.py)."""
+
+    id: str
+    unit: str
+    source: str
+    reason: str
+    released: bool
+
+    def __str__(self) -> str:
+        return f"{self.source} [{self.id}] — {self.reason}"
 
 
 def chunk_schema(model: str, dim: int) -> pa.Schema:
@@ -45,6 +61,8 @@ def chunk_schema(model: str, dim: int) -> pa.Schema:
             ("source", pa.string()),
             ("text", pa.string()),
             (TEXT_COLUMN, pa.string()),  # title + heading + text: what is embedded and BM25-indexed
+            ("flagged", pa.string()),  # why the chunk reads as instructions to the assistant; "" if it does not
+            ("released", pa.bool_()),  # flagged, but `[knowledge] released` lets it into prompts
             ("vector", pa.list_(pa.float32(), dim)),
         ],
         metadata={MODEL_KEY: model.encode()},
@@ -75,8 +93,27 @@ class ChunkStore:
     def model(self) -> str:
         return (self.table.schema.metadata or {}).get(MODEL_KEY, b"").decode()
 
+    @property
+    def outdated(self) -> bool:
+        """True for a table written by an older journey (no quarantine columns): rebuild it."""
+        return "flagged" not in self.table.schema.names
+
     def count(self) -> int:
         return self.table.count_rows()
+
+    def flagged(self) -> list[Flagged]:
+        """Every flagged chunk, released or not, in id order."""
+        found = (
+            self.table.search()
+            .where("flagged != ''")
+            .select(["id", "unit", "source", "flagged", "released"])
+            .limit(None)
+            .to_arrow()
+            .to_pylist()
+        )
+        return sorted(
+            (Flagged(r["id"], r["unit"], r["source"], r["flagged"], r["released"]) for r in found), key=lambda f: f.id
+        )
 
     def digests(self) -> dict[str, str]:
         """Indexed document/row id -> content digest."""
@@ -108,7 +145,11 @@ class ChunkStore:
         self.table.optimize(cleanup_older_than=timedelta(hours=1))
 
     def search(self, vector: np.ndarray, text: str, k: int, mode: Mode = "hybrid") -> list[Passage]:
-        """Top `k` chunks: dense, BM25, or both fused by reciprocal rank. Scores are cosine similarities."""
+        """Top `k` chunks: dense, BM25, or both fused by reciprocal rank. Scores are cosine similarities.
+
+        Quarantined chunks are returned too, with their reason in `Passage.quarantine`."""
+        if self.outdated:
+            raise UserError("The knowledge index was built by an older journey. Run `journey index` to rebuild it.")
         if mode == "dense":
             query = self.table.search(vector, vector_column_name="vector").distance_type("cosine").limit(k)
         elif mode == "bm25":
@@ -133,6 +174,7 @@ class ChunkStore:
                 source=row["source"],
                 text=row["text"],
                 score=round(float(score), 4),
+                quarantine="" if row["released"] else row["flagged"],
             )
             for row, score in zip(found.drop_columns(["vector"]).to_pylist(), scores, strict=True)
         ]

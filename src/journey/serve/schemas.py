@@ -133,7 +133,7 @@ def reply_meta(reply: Reply, *, raw: bool = False) -> dict[str, Any]:
         "handed_over": reply.handed_over,
         "reason": reply.reason,
         "citations": reply.citations,
-        "passages": [asdict(p) if raw else _named(asdict(p), "text") for p in context.passages],
+        "passages": [_named(asdict(p), "quarantine", *(() if raw else ("text",))) for p in context.passages],
         "lookups": [asdict(r) if raw else _named(asdict(r), "rows") for r in context.lookups],
         "warnings": reply.warnings,
     }
