@@ -1,5 +1,5 @@
 """Small file helpers shared by every step: atomic writes, the guard on folders a user names as an
-output, and line-numbered JSONL reading."""
+output, the one rule for which files of a user's folder count, and line-numbered JSONL reading."""
 
 from __future__ import annotations
 
@@ -98,6 +98,27 @@ def _usual_permissions(folder: Path) -> None:
     folder.chmod(0o777 & ~mask)
     for path in folder.rglob("*"):
         path.chmod((0o777 if path.is_dir() else 0o666) & ~mask)
+
+
+def visible_paths(folder: Path, pattern: str = "*") -> list[Path]:
+    """Every entry under `folder` matching `pattern`, recursively and sorted, that is not hidden: no part of
+    its path relative to `folder` starts with a dot (.git/, .DS_Store, ._notes.md, an editor's .swp).
+
+    Files or not: a caller that reports a folder named like a document uses this; most want `visible_files`.
+    """
+    if not folder.is_dir():
+        return []
+    return sorted(
+        path
+        for path in folder.rglob(pattern)
+        if not any(part.startswith(".") for part in path.relative_to(folder).parts)
+    )
+
+
+def visible_files(folder: Path, pattern: str = "*") -> list[Path]:
+    """The files of a user's folder that journey reads (knowledge, corpus): `visible_paths` that are regular
+    files (or links to one). Indexing, training, watching and counting all list a folder with this rule."""
+    return [path for path in visible_paths(folder, pattern) if path.is_file()]
 
 
 @dataclass(frozen=True)

@@ -6,7 +6,8 @@ from typing import Any
 
 from journey.evaluate.cost import StageRecord, stage_dollars
 from journey.evaluate.tables import TextTable, dollars, seconds
-from journey.io import JsonlProblem, read_jsonl
+from journey.io import JsonlProblem, read_jsonl, visible_files
+from journey.knowledge.documents import SUFFIXES
 from journey.setups import Stage, demonstrating
 from journey.workspace import Workspace
 
@@ -70,7 +71,7 @@ def _fresh(freshness: dict[str, Any] | None, setups: tuple[str, ...]) -> str:
 
 
 def _corpus(workspace: Workspace) -> str:
-    files = [p for p in workspace.corpus_dir.rglob("*") if p.is_file()] if workspace.corpus_dir.is_dir() else []
+    files = visible_files(workspace.corpus_dir, "*.txt")  # what journey train reads
     size = sum(p.stat().st_size for p in files)
     return f"{len(files)} corpus file(s), {size / 1e6:.1f} MB of text" if files else "no corpus"
 
@@ -83,7 +84,6 @@ def _tickets(workspace: Workspace) -> str:
 
 
 def _knowledge(workspace: Workspace) -> str:
-    folder = workspace.knowledge_dir
-    documents = sum(p.is_file() for p in folder.rglob("*")) if folder.is_dir() else 0
+    documents = sum(p.suffix.lower() in SUFFIXES for p in visible_files(workspace.knowledge_dir))  # what is indexed
     settings = workspace.settings.knowledge
     return f"{documents} document(s), {len(settings.tables)} table source(s), {len(settings.lookups)} live lookup(s)"

@@ -13,6 +13,7 @@ from pathlib import Path
 from sqlalchemy.exc import SQLAlchemyError
 
 from journey.errors import UserError
+from journey.io import visible_files
 from journey.knowledge.database import describe_error, fetch, read_only_engine, read_only_statement
 from journey.knowledge.documents import SUFFIXES, Document, Section, read_document
 from journey.workspace import TableSource, Workspace
@@ -68,10 +69,8 @@ def _add_documents(workspace: Workspace, fingerprint: str, inventory: Inventory)
     if not folder.is_dir():
         inventory.skipped.append(Skipped(_shown(folder, workspace.root), "documents folder does not exist"))
         return
-    for path in sorted(folder.rglob("*")):
+    for path in visible_files(folder):
         relative = path.relative_to(folder)
-        if any(part.startswith(".") for part in relative.parts) or not path.is_file():
-            continue
         source = _shown(path, workspace.root)
         if path.suffix.lower() not in SUFFIXES:
             inventory.skipped.append(Skipped(source, f"unsupported file type; supported: {' '.join(SUFFIXES)}"))

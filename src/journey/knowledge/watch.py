@@ -15,6 +15,7 @@ from pathlib import Path
 from sqlalchemy import make_url
 
 from journey.errors import UserError
+from journey.io import visible_files
 from journey.knowledge.index import IndexReport, build_index
 from journey.workspace import Workspace
 
@@ -47,8 +48,11 @@ def watch(
 
 
 def snapshot(workspace: Workspace) -> Snapshot:
-    """(path, mtime, size) of every document and SQLite file behind a table; None if a table is remote."""
-    files = [path for path in workspace.knowledge_dir.rglob("*") if path.is_file()]
+    """(path, mtime, size) of every document and SQLite file behind a table; None if a table is remote.
+
+    Documents are listed as indexing lists them (`visible_files`): a dot-file or an editor's swap file
+    changing is not a reason to re-index."""
+    files = visible_files(workspace.knowledge_dir)
     for table in workspace.settings.knowledge.tables:
         try:
             url = make_url(workspace.database_url(table.database))

@@ -8,6 +8,7 @@ from pathlib import Path
 
 from journey.assistant.prompts import system_prompt
 from journey.errors import UserError
+from journey.io import visible_files, visible_paths
 from journey.knowledge.documents import SUFFIXES, DocumentError, read_document
 from journey.train.tokenizer import render_chat
 from journey.training.tickets import read_tickets
@@ -56,7 +57,7 @@ def _add_text_files(folder: Path, root: Path, corpus: Corpus) -> None:
     shown = _shown(folder, root)
     if not folder.is_dir():
         raise UserError(f"No training corpus: {shown}/ does not exist. Put plain-text .txt files there (a few MB).")
-    for path in sorted(folder.rglob("*.txt")):
+    for path in visible_paths(folder, "*.txt"):  # hidden ones (.git/, ._notes.txt) are not training text
         if not path.is_file():  # a folder named notes.txt, a broken link, a socket
             corpus.skipped.append(f"{_shown(path, root)}: not a file")
             continue
@@ -81,7 +82,7 @@ def _add_text_files(folder: Path, root: Path, corpus: Corpus) -> None:
 
 
 def _add_knowledge(folder: Path, root: Path, corpus: Corpus) -> None:
-    for path in sorted(p for p in folder.rglob("*") if p.suffix.lower() in SUFFIXES and p.is_file()):
+    for path in (p for p in visible_files(folder) if p.suffix.lower() in SUFFIXES):  # what journey index reads
         try:
             document = read_document(path)
         except DocumentError as exc:
