@@ -166,6 +166,7 @@ def test_importing_the_cli_loads_no_heavy_library() -> None:
         ("report", "run `journey evaluate` first"),
         ("ask hi --setup magic", "Unknown set-up 'magic'"),
         ("merge out", "No adapter in"),
+        ("search q", "No knowledge index in"),
         *((f"{verb} -w missing", "does not exist") for verb in ("search q", "index", "serve", "train", "finetune")),
     ],
 )

@@ -359,6 +359,8 @@ def search(
     from rich.table import Table
 
     ws = _workspace(workspace)  # before LanceDB and the encoder load: a missing workspace is said at once
+    if not ws.index_dir.is_dir():
+        raise ws.missing_index()
     from journey.knowledge import Knowledge
     from journey.knowledge.lookups import run_lookups
 

@@ -310,6 +310,10 @@ class Workspace:
     def index_dir(self) -> Path:
         return self.state_dir / "index"
 
+    def missing_index(self) -> UserError:
+        """The error for a verb that needs the knowledge index when there is none."""
+        return UserError(f"No knowledge index in {self.index_dir}. Run `journey index` first.")
+
     @property
     def adapters_dir(self) -> Path:
         return self.state_dir / "adapters"
@@ -335,6 +339,11 @@ class Workspace:
     @property
     def runs_dir(self) -> Path:
         return self.state_dir / "runs"
+
+    @property
+    def stage_records_dir(self) -> Path:
+        """Where each stage's latest StageRecord lives (journey/records.py); no run may take its name."""
+        return self.runs_dir / "stages"
 
     @property
     def reports_dir(self) -> Path:

@@ -26,7 +26,7 @@ class Knowledge:
         settings = workspace.settings.knowledge
         store = ChunkStore.open(workspace.index_dir)
         if store is None:
-            raise UserError(f"No knowledge index in {workspace.index_dir}. Run `journey index` first.")
+            raise workspace.missing_index()
         if store.model != settings.embedding_model:
             raise UserError(
                 f"The knowledge index was built with embedding model {store.model!r}, but journey.toml now "
