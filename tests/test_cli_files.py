@@ -163,6 +163,8 @@ def test_a_model_folder_without_weights_is_named(adapter_workspace: Path, tiny_m
     (adapter / "config.json").write_text('{"vocab_size": 3}')
     code, said = run_main(monkeypatch, capsys, "merge", str(adapter_workspace / "out"), "-w", str(adapter_workspace))
     assert code == 2 and "config.json names no model_type" in said
+    code, said = run_main(monkeypatch, capsys, "ask", "hello", "--setup", "finetuned", "-w", str(adapter_workspace))
+    assert code == 2 and "config.json names no model_type" in said  # the set-up that loads it says the same
 
 
 def test_init_into_an_unwritable_place_is_one_sentence(tmp_path: Path, monkeypatch, capsys) -> None:

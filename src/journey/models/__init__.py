@@ -51,6 +51,9 @@ def load_backend(settings: ModelSettings, *, base: str, adapter: Path | None = N
 
     dtype = choose_precision(settings.dtype, "cpu", job="generation").dtype  # the in-process backend runs on CPU
     if adapter is not None and (adapter / "config.json").is_file():
+        from journey.models.adapters import check_model_folder
+
+        check_model_folder(adapter)  # one sentence naming the file, not a loader's traceback
         model, tokenizer = load_model(str(adapter), dtype=dtype)  # a full fine-tune is a model folder
     else:
         model, tokenizer = load_model(base, dtype=dtype)
