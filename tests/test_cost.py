@@ -2,21 +2,16 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 
-from journey.evaluate.cost import (
-    StageRecord,
-    extrapolation_table,
-    inference_costs,
-    measured_stages,
-    record_stage,
-    setup_cost,
-    stages_table,
-)
+from journey.evaluate.cost import extrapolation_table, inference_costs, setup_cost, stages_table
 from journey.evaluate.runs import AnswerRecord, create_run
 from journey.evaluate.tradeoffs import tradeoffs_table
+from journey.records import StageRecord, stage_records, training_record, write_stage_record
 from journey.workspace import Workspace
 
 
@@ -27,12 +22,17 @@ def workspace(tmp_path: Path) -> Workspace:
 
 
 def test_stage_records_round_trip_and_estimate_flops(workspace: Workspace) -> None:
-    assert measured_stages(workspace) == {}
-    record_stage(workspace, StageRecord(stage="finetune", seconds=100, hardware="box", tokens=1000, parameters=10))
-    record_stage(workspace, StageRecord(stage="index", seconds=10, hardware="unpriced", tokens=50, parameters=4))
-    (workspace.runs_dir / "stages" / "train.json").write_text("{not json")  # skipped, not fatal
-    stages = measured_stages(workspace)
-    assert set(stages) == {"finetune", "index"}
+    assert stage_records(workspace) == {}
+    write_stage_record(
+        workspace, StageRecord(stage="finetune", seconds=100, hardware="box", tokens=1000, parameters=10)
+    )
+    path = write_stage_record(
+        workspace, StageRecord(stage="index", seconds=10, hardware="unpriced", tokens=50, parameters=4)
+    )
+    assert path == workspace.stage_records_dir / "index.json" and json.loads(path.read_text())["kind"] == "stage"
+    (workspace.stage_records_dir / "train.json").write_text("{not json")  # skipped, not fatal
+    stages = stage_records(workspace)
+    assert set(stages) == {"finetune", "index"} and stages["index"].recorded > 0
     assert stages["finetune"].estimated_flops == 6 * 10 * 1000
     assert stages["index"].estimated_flops == 2 * 4 * 50
     rows = {row[0]: row for row in stages_table(workspace, stages).rows}
@@ -64,8 +64,8 @@ def test_per_thousand_questions_and_setup_cost(workspace: Workspace) -> None:
     assert cost.seconds_per_1k == pytest.approx(500)
     assert cost.flops_per_1k == pytest.approx(2 * 1000 * 100 * 1000)
     assert cost.dollars_per_1k == pytest.approx(0.5)
-    record_stage(workspace, StageRecord(stage="index", seconds=3600, hardware="box"))
-    assert setup_cost(workspace, "augmented", cost, measured_stages(workspace)) == "$0.50/1k q + $3.60 once"
+    write_stage_record(workspace, StageRecord(stage="index", seconds=3600, hardware="box"))
+    assert setup_cost(workspace, "augmented", cost, stage_records(workspace)) == "$0.50/1k q + $3.60 once"
     assert setup_cost(workspace, "as-is", None, {}) == "n/a"
 
 
@@ -80,7 +80,7 @@ def test_extrapolation_uses_six_n_d_and_two_n_per_token(workspace: Workspace) ->
 
 
 def test_tradeoffs_fill_the_seed_rows_from_measurements(workspace: Workspace) -> None:
-    record_stage(workspace, StageRecord(stage="finetune", seconds=120, hardware="box"))
+    write_stage_record(workspace, StageRecord(stage="finetune", seconds=120, hardware="box"))
     freshness = {
         "probe": {
             "table": "products",
@@ -96,36 +96,31 @@ def test_tradeoffs_fill_the_seed_rows_from_measurements(workspace: Workspace) ->
             "augmented": {"new_value": True, "old_value": False, "handed_over": False},
         },
     }
-    table = tradeoffs_table(workspace, measured_stages(workspace), freshness)
+    table = tradeoffs_table(workspace, stage_records(workspace), freshness)
     rows = {row[0]: row[1:] for row in table.rows}
     assert rows["compute here"][1].startswith("2.0 min")
     assert rows["updating to new information"][2].startswith("incremental re-index: 1.5 s")
     assert rows["answers a changed database value"] == ["not tested", "finetuned: old value", "augmented: new value"]
 
 
-def test_training_commands_run_json_is_read(workspace: Workspace) -> None:
-    import json
+def test_cost_reads_stage_records_only_never_a_run_summary(workspace: Workspace) -> None:
+    """A training run's run.json is its summary for users; what the cost step prices is the stage's record."""
+    folder = workspace.runs_dir / "finetune-20260101-000000"
+    folder.mkdir(parents=True)
+    (folder / "run.json").write_text(json.dumps({"seconds": 50, "tokens": 2000, "parameters": 100, "steps": 5}))
+    assert stage_records(workspace) == {}
 
-    for stamp, seconds in (("20260101-000000", 50), ("20260102-000000", 70)):
-        folder = workspace.runs_dir / f"finetune-{stamp}"
-        folder.mkdir(parents=True)
-        summary = {
-            "seconds": seconds,
-            "tokens": 2000,
-            "parameters": 100,
-            "flops": 1.2e6,
-            "steps": 5,
-            "settings": {"max_steps": 5},
-        }
-        (folder / "run.json").write_text(json.dumps(summary))
-    instruction = workspace.runs_dir / "finetune-20260104-000000"  # journey train's instruction stage
-    instruction.mkdir()
-    scratch = str(workspace.state_dir / "models" / "scratch")
-    (instruction / "run.json").write_text(json.dumps({"seconds": 5, "output": scratch, "settings": {}}))
-    (workspace.runs_dir / "train-20260103-000000").mkdir()
-    (workspace.runs_dir / "train-20260103-000000" / "run.json").write_text("{}")  # incomplete: ignored
-    stages = measured_stages(workspace)
-    assert set(stages) == {"finetune"}
-    finetune = stages["finetune"]
+    run = SimpleNamespace(
+        seconds=70.0, tokens=2000, parameters=100, flops=1.2e6, steps=3, planned_steps=5, budget_limited=True,
+        run_dir=folder,
+    )  # fmt: skip
+    write_stage_record(workspace, training_record("finetune", run, hardware="box", settings={"max_steps": 5}))
+    misplaced = StageRecord(stage="index", seconds=1, hardware="box").model_dump_json()
+    (workspace.stage_records_dir / "train.json").write_text(misplaced)
+    finetune = stage_records(workspace)["finetune"]
     assert (finetune.seconds, finetune.estimated_flops, finetune.settings) == (70, 1.2e6, {"max_steps": 5})
-    assert finetune.hardware == "box"
+    assert finetune.hardware == "box" and finetune.run == folder.name and finetune.budget_limited
+    assert finetune.detail == f"3 optimizer steps of 5 planned (stopped by its time budget), run {folder.name}"
+    assert set(stage_records(workspace)) == {"finetune"}  # a record under another stage's name is not that stage
+    rows = {row[0]: row for row in stages_table(workspace, stage_records(workspace)).rows}
+    assert rows["finetune"][1:3] == ["70.0 s", "2,000"] and rows["finetune"][6] == finetune.detail

@@ -9,6 +9,7 @@ import pytest
 
 from journey import demo_run
 from journey.demo_run import DEFAULT, Budget, finetune_stage, train_stage
+from journey.records import StageRecord, write_stage_record
 from journey.workspace import Workspace
 
 
@@ -37,6 +38,25 @@ def test_each_training_stage_runs_with_its_share_as_time_budget(
     assert shares[0] == pytest.approx(budget.for_finetune() / 60, abs=0.05)
     assert 0.5 <= shares[1] <= 10 and "--max-steps" in finetune and "40" in finetune
     assert "up to" in console.export_text()
+
+
+def test_a_model_made_with_this_plan_is_reused_from_its_stage_record(
+    tiny_workspace: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    commands: list[list[str]] = []
+    monkeypatch.setattr(demo_run.subprocess, "run", lambda cmd, check: commands.append(cmd) or _done(cmd))
+    workspace, budget = Workspace.load(tiny_workspace), Budget(10 * 60)
+    workspace.adapter_dir.mkdir(parents=True)
+    made = StageRecord(
+        stage="finetune", seconds=9, hardware="cpu", detail="40 optimizer steps", settings=DEFAULT.finetune
+    )
+    write_stage_record(workspace, made)
+    console = demo_run.Console(record=True)
+    assert finetune_stage(console, workspace, DEFAULT, budget, retrain=False) and commands == []
+    said = console.export_text()
+    assert "reusing" in said and "40 optimizer steps" in said
+    write_stage_record(workspace, made.model_copy(update={"settings": {"max_steps": 2}}))  # another plan's
+    assert finetune_stage(console, workspace, DEFAULT, budget, retrain=False) and len(commands) == 1
 
 
 def _done(command: list[str]) -> subprocess.CompletedProcess:

@@ -21,6 +21,7 @@ from conftest import build_tiny_model
 from journey.errors import UserError
 from journey.finetune import finetune, merge
 from journey.models import load_backend
+from journey.records import stage_records
 from journey.workspace import Workspace
 
 PAIRS = [
@@ -99,6 +100,9 @@ def test_the_adapter_is_saved_with_its_provenance_and_loads_in_plain_peft(traine
     run = json.loads((report.run_dir / "run.json").read_text())
     assert run["tokens"] == report.tokens and run["seconds"] > 0 and run["parameters"] > run["trainable_parameters"]
     assert run["flops"] == 6 * run["parameters"] * run["tokens"]
+    record = stage_records(workspace)["finetune"]  # what `journey cost` and the demo read
+    assert (record.seconds, record.tokens, record.flops) == (report.seconds, report.tokens, report.flops)
+    assert record.run == report.run_dir.name and record.settings["max_steps"] == 80 and not record.budget_limited
     assert (report.run_dir / "loss.png").is_file() and (report.run_dir / "loss.csv").is_file()
 
     ours = load_backend(workspace.settings.model, base=str(tiny_model_dir), adapter=adapter, name="finetuned").model

@@ -10,6 +10,7 @@ import pytest
 from journey.errors import UserError
 from journey.knowledge import Knowledge, build_index, index, watch
 from journey.knowledge.embeddings import load_encoder
+from journey.records import stage_records
 from journey.workspace import Workspace
 from knowledge_workspace import BAD_FILES, GOOD_DOCUMENTS, PRODUCTS, make_workspace, sql
 
@@ -35,13 +36,17 @@ def indexed(root: Path) -> Workspace:
 
 
 def test_first_run_indexes_everything_and_reports_bad_files(root: Path) -> None:
-    report = build_index(Workspace.load(root), progress=False)
+    workspace = Workspace.load(root)
+    report = build_index(workspace, progress=False)
 
     assert (report.added, report.updated, report.removed, report.unchanged) == (UNITS, 0, 0, 0)
     assert report.total_chunks == report.chunks_embedded >= UNITS
     reasons = {skipped.source: skipped.reason for skipped in report.skipped}
     for name, reason in BAD_FILES.items():
         assert reason in reasons[f"knowledge/{name}"]
+    record = stage_records(workspace)["index"]  # what `journey cost` prices, written by the index itself
+    assert record.seconds == report.seconds and record.tokens == report.chunks_embedded * 64
+    assert record.parameters > 1e6 and f"{report.chunks_embedded} chunks embedded" in record.detail
 
 
 def test_unchanged_workspace_does_no_embedding_work(indexed: Workspace, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -53,6 +58,7 @@ def test_unchanged_workspace_does_no_embedding_work(indexed: Workspace, monkeypa
 
     assert (report.added, report.updated, report.removed, report.unchanged) == (0, 0, 0, UNITS)
     assert report.chunks_embedded == 0
+    assert stage_records(indexed)["index"].seconds > report.seconds  # the run that embedded stays the record
 
 
 def test_changes_are_updated_and_deletions_removed(indexed: Workspace) -> None:

@@ -15,6 +15,7 @@ from conftest import TINY_TEXT
 from journey.assistant import load_assistant
 from journey.errors import UserError
 from journey.finetune import finetune
+from journey.records import stage_records
 from journey.train import run as train_run
 from journey.train import train
 from journey.train.corpus import load_corpus
@@ -127,6 +128,10 @@ def test_quick_run_and_instruction_stage_write_a_model_the_assistant_answers_wit
     assert report.mfu == pytest.approx(report.tokens_per_second * summary["flops_per_token"] / peak)
     assert summary["parameters"] == report.parameters and summary["measured_peak_flops"]["float32"] == 1e11
     assert summary["seconds"] > 0 and summary["tokens"] == report.tokens
+    records = stage_records(workspace)  # the instruction stage's fine-tune is not the workspace's finetune stage
+    assert set(records) == {"train"} and records["train"].run == report.run_dir.name
+    assert (records["train"].tokens, records["train"].flops) == (report.tokens, report.flops)
+    assert records["train"].settings["instruction_steps"] == 2
     model = AutoModelForCausalLM.from_pretrained(report.output)
     assert model.config.hidden_size == 32 and model.config.eos_token_id == 2
     reply = load_assistant(workspace, "scratch").answer("Where is order 12?")

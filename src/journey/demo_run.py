@@ -21,12 +21,12 @@ from rich.console import Console
 from sqlalchemy import create_engine, text
 
 from journey.errors import UserError
-from journey.evaluate.cost import StageRecord, measured_stages, record_stage
 from journey.evaluate.freshness import FreshnessProbe, load_freshness, run_freshness
 from journey.evaluate.report import Report, write_report
 from journey.evaluate.runner import evaluate
 from journey.evaluate.runs import find_run
 from journey.evaluate.tables import pct, to_rich
+from journey.records import stage_records
 from journey.workspace import CONFIG_NAME, Workspace
 
 
@@ -125,8 +125,8 @@ def run_demo(console: Console, directory: Path, *, quick: bool = False, retrain:
     _heading(console, "report")
     report = write_report(workspace, find_run(workspace, plan.run_id))
     console.print(to_rich(report.journey))
-    for stage, record in measured_stages(workspace).items():
-        if "time budget" in record.detail:
+    for stage, record in stage_records(workspace).items():
+        if record.budget_limited:  # its detail says by how much
             console.print(f"[yellow]{stage}: {record.detail}[/]", highlight=False)
     console.print(f"Report: [bold]{report.html_path}[/]\nSummary: [bold]{report.markdown_path}[/]")
     spent = plan.minutes - budget.left() / 60
@@ -135,26 +135,10 @@ def run_demo(console: Console, directory: Path, *, quick: bool = False, retrain:
 
 
 def index_stage(console: Console, workspace: Workspace) -> None:
-    """Bring the index up to date; record its cost when it did embedding work."""
+    """Bring the index up to date (build_index records its cost when it did embedding work)."""
     from journey.knowledge import build_index
-    from journey.knowledge.embeddings import load_encoder
 
-    report = build_index(workspace)
-    console.print(report.summary(), highlight=False)
-    if report.chunks_embedded:
-        settings = workspace.settings.knowledge
-        encoder = load_encoder(settings.embedding_model)
-        record_stage(
-            workspace,
-            StageRecord(
-                stage="index",
-                seconds=report.seconds,
-                hardware=workspace.settings.cost.hardware,
-                tokens=report.chunks_embedded * settings.chunk_tokens,
-                parameters=sum(p.numel() for p in encoder.parameters()),
-                detail=f"{report.chunks_embedded} chunks embedded (tokens: at most {settings.chunk_tokens} each)",
-            ),
-        )
+    console.print(build_index(workspace).summary(), highlight=False)
 
 
 def finetune_stage(console: Console, workspace: Workspace, plan: DemoPlan, budget: Budget, *, retrain: bool) -> bool:
@@ -179,8 +163,9 @@ def _train_once(
     *,
     retrain: bool,
 ) -> bool:
-    """Run `journey <stage> --time-budget` unless its output can be reused; it writes the run.json the cost
-    step reads. `seconds()` is the stage's share of the demo's budget, asked only when the stage runs.
+    """Run `journey <stage> --time-budget` unless its output can be reused; it writes the StageRecord the cost
+    step reads and this check compares. `seconds()` is the stage's share of the demo's budget, asked only when
+    the stage runs.
 
     Each training stage runs in its own process, as `accelerate launch` would run it: the
     accelerate state of one stage cannot leak into the next, and its memory is returned.
@@ -188,7 +173,7 @@ def _train_once(
     if importlib.util.find_spec(f"journey.{stage}.run") is None:
         console.print(f"[yellow]skipped: journey.{stage} not available yet[/]")
         return False
-    previous = measured_stages(workspace).get(stage)
+    previous = stage_records(workspace).get(stage)
     same_plan = previous is not None and all(previous.settings.get(k) == v for k, v in arguments.items())
     if output.is_dir() and same_plan and not retrain:
         console.print(f"reusing {output} ({previous.detail}); --retrain to redo it")

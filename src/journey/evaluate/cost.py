@@ -1,8 +1,8 @@
 """What each step cost here (measured), per 1,000 questions, and what it would cost at real sizes.
 
-Measured: the wall-clock of every stage that ran (train, finetune, index) as
-recorded in `.journey/runs/stages/<stage>.json`, and each set-up's answering time
-in an evaluation run; priced at `cost.prices_per_hour[cost.hardware]`.
+Measured: the wall-clock of every stage that ran (train, finetune, index), read from the
+StageRecord each one wrote (journey/records.py, `stage_records`), and each set-up's
+answering time in an evaluation run; priced at `cost.prices_per_hour[cost.hardware]`.
 Estimated: FLOPs with the usual approximations — training ≈ 6·N·D (N parameters,
 D tokens), a forward pass ≈ 2·N per token — and, for the extrapolation to real
 model sizes, GPU hours = FLOPs / (peak × utilisation) at the GPUs' list prices.
@@ -10,22 +10,16 @@ model sizes, GPU hours = FLOPs / (peak × utilisation) at the GPUs' list prices.
 
 from __future__ import annotations
 
-import json
-import time
 from dataclasses import dataclass
-from pathlib import Path
-from typing import Any
 
 import numpy as np
-from pydantic import BaseModel, ValidationError
 
 from journey.evaluate.runs import AnswerRecord, Run
 from journey.evaluate.tables import TextTable, dollars, flops, seconds
-from journey.io import atomic_write_json
+from journey.records import STAGES, StageRecord
 from journey.setups import Stage, in_journey_order, setup_def
 from journey.workspace import Workspace
 
-STAGES: tuple[Stage, ...] = ("train", "finetune", "index")
 # Dense bf16 tensor-core peaks (vendor datasheets), keyed like the default price table.
 PEAK_FLOPS = {"a10g": 125e12, "a100-80gb": 312e12, "h100": 989e12}
 TRAIN_UTILISATION = 0.40  # model FLOPs utilisation of a well-tuned training job
@@ -33,99 +27,6 @@ INFERENCE_UTILISATION = 0.20  # batched serving; token-by-token decoding is memo
 SIZES = {"1B": 1e9, "8B": 8e9, "70B": 70e9}
 TOKENS_PER_PARAMETER = 20  # compute-optimal pre-training data (Hoffmann et al., 2022)
 LARGE_FINETUNE_TOKENS = 100e6  # a large support history: ~500k conversations of ~200 tokens
-
-
-class StageRecord(BaseModel):
-    """One run of a stage, as measured on this machine."""
-
-    stage: Stage
-    seconds: float
-    hardware: str
-    tokens: int | None = None  # tokens processed (trained on, or embedded)
-    parameters: int | None = None
-    flops: float | None = None  # when the stage counted them itself
-    detail: str = ""
-    settings: dict[str, Any] = {}  # what the stage was run with, to tell whether a later run can reuse it
-    recorded: float = 0.0
-
-    @property
-    def estimated_flops(self) -> float | None:
-        """The recorded FLOPs, else 6·N·D for training stages and 2·N·D for embedding."""
-        if self.flops is not None:
-            return self.flops
-        if self.tokens and self.parameters:
-            return (2 if self.stage == "index" else 6) * self.parameters * self.tokens
-        return None
-
-
-def stages_dir(workspace: Workspace) -> Path:
-    return workspace.runs_dir / "stages"
-
-
-def record_stage(workspace: Workspace, record: StageRecord) -> None:
-    """Keep the latest measurement of a stage that has no run folder of its own (the index)."""
-    record.recorded = record.recorded or time.time()
-    atomic_write_json(stages_dir(workspace) / f"{record.stage}.json", record.model_dump())
-
-
-def measured_stages(workspace: Workspace) -> dict[Stage, StageRecord]:
-    """The latest measurement of every stage that ran; unreadable records are skipped.
-
-    `journey train` and `journey finetune` write `run.json` into `.journey/runs/<stage>-<time>/`;
-    other stages are recorded with `record_stage`.
-    """
-    found: dict[Stage, StageRecord] = {}
-    for stage in STAGES:
-        candidates = [_recorded(workspace, stage), None if stage == "index" else _training_run(workspace, stage)]
-        known = [record for record in candidates if record is not None]
-        if known:
-            found[stage] = max(known, key=lambda record: record.recorded)
-    return found
-
-
-def _recorded(workspace: Workspace, stage: Stage) -> StageRecord | None:
-    path = stages_dir(workspace) / f"{stage}.json"
-    try:
-        return StageRecord.model_validate_json(path.read_text(encoding="utf-8"))
-    except (ValidationError, OSError):
-        return None
-
-
-def _training_run(workspace: Workspace, stage: Stage) -> StageRecord | None:
-    """The newest `run.json` a training command wrote for `stage`, read as a StageRecord.
-
-    Only runs that wrote what the set-ups load count: `journey train`'s instruction stage
-    is also a fine-tuning run, but its output is the scratch model, not the adapter.
-    """
-    target = {"train": workspace.scratch_model_dir, "finetune": workspace.adapter_dir}[stage]
-    runs = sorted(workspace.runs_dir.glob(f"{stage}-*/run.json")) if workspace.runs_dir.is_dir() else []
-    for path in reversed(runs):
-        try:
-            summary = json.loads(path.read_text(encoding="utf-8"))
-            if "output" in summary and Path(summary["output"]).resolve() != target.resolve():
-                continue
-            tokens, parameters = summary.get("tokens"), summary.get("parameters")
-            return StageRecord(
-                stage=stage,
-                seconds=summary["seconds"],
-                hardware=workspace.settings.cost.hardware,
-                tokens=tokens,
-                parameters=parameters,
-                flops=summary.get("flops"),
-                detail=_steps_detail(summary) + f", run {path.parent.name}",
-                settings=summary.get("settings") or {},
-                recorded=path.stat().st_mtime,
-            )
-        except (OSError, ValueError, KeyError, ValidationError):
-            continue
-    return None
-
-
-def _steps_detail(summary: dict[str, Any]) -> str:
-    steps = f"{summary.get('steps', '?')} optimizer steps"
-    if summary.get("budget_limited"):
-        return f"{steps} of {summary.get('planned_steps', '?')} planned (stopped by its time budget)"
-    return steps
 
 
 def price(workspace: Workspace, hardware: str | None = None) -> float | None:

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from journey.evaluate.cost import inference_costs, measured_stages, setup_cost
+from journey.evaluate.cost import inference_costs, setup_cost
 from journey.evaluate.metrics import share
 from journey.evaluate.results import Results
 from journey.evaluate.simulation import BASELINE
 from journey.evaluate.tables import TextTable, minutes, pct, pct_interval
+from journey.records import stage_records
 from journey.setups import journey_steps
 from journey.workspace import Workspace
 
@@ -16,7 +17,7 @@ MAX_ANSWER_CHARS = 400
 
 def journey_table(workspace: Workspace, results: Results) -> TextTable:
     """set-up | correct | resolved by bot | hand-over P/R | avg response time (sim.) | satisfaction (sim.) | cost."""
-    stages = measured_stages(workspace)
+    stages = stage_records(workspace)
     costs = inference_costs(workspace, results.run)
     table = TextTable(
         "The journey, measured on this workspace",

@@ -7,9 +7,10 @@ import io
 import numpy as np
 from matplotlib.figure import Figure
 
-from journey.evaluate.cost import InferenceCost, StageRecord, stage_dollars
+from journey.evaluate.cost import InferenceCost, stage_dollars
 from journey.evaluate.results import Results
 from journey.evaluate.simulation import BASELINE
+from journey.records import StageRecord
 from journey.setups import seed_claims
 from journey.workspace import Workspace
 

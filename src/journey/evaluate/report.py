@@ -13,20 +13,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from journey.evaluate.cost import (
-    InferenceCost,
-    StageRecord,
-    extrapolation_table,
-    inference_costs,
-    inference_table,
-    measured_stages,
-    stages_table,
-)
+from journey.evaluate.cost import InferenceCost, extrapolation_table, inference_costs, inference_table, stages_table
 from journey.evaluate.freshness import load_freshness
 from journey.evaluate.runs import Run, evaluation_runs, find_run
 from journey.evaluate.tables import TextTable, md_escape, to_markdown
 from journey.evaluate.tradeoffs import tradeoffs_table
 from journey.io import atomic_write_text
+from journey.records import StageRecord, stage_records
 from journey.workspace import Workspace
 
 if TYPE_CHECKING:
@@ -52,7 +45,7 @@ def cost_tables(workspace: Workspace, run_id: str | None = None) -> dict[str, Te
     """`journey cost`: the cost tables, with answering costs from the given (or latest) run if there is one."""
     has_run = run_id is not None or bool(evaluation_runs(workspace))
     costs = inference_costs(workspace, find_run(workspace, run_id)) if has_run else {}
-    return _cost_tables(workspace, measured_stages(workspace), costs)
+    return _cost_tables(workspace, stage_records(workspace), costs)
 
 
 def _cost_tables(
@@ -81,7 +74,7 @@ def build_report(workspace: Workspace, run: Run) -> Report:
     from journey.evaluate.results import load_results
 
     results = load_results(workspace, run)
-    stages = measured_stages(workspace)
+    stages = stage_records(workspace)
     costs = inference_costs(workspace, run)
     tables = {
         "journey": journey_table(workspace, results),

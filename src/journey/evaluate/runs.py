@@ -32,7 +32,6 @@ MANIFEST = "run.json"
 ANSWERS = "answers.jsonl"
 SUMMARY = "summary.json"
 RUN_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,99}")
-RESERVED = ("stages",)  # .journey/runs/stages holds the measured training and index stages
 
 
 class AnswerRecord(BaseModel):
@@ -142,8 +141,9 @@ def append_lines(path: Path, lines: list[str]) -> None:
 def create_run(workspace: Workspace, run_id: str | None = None, **fields: Any) -> Run:
     """A new run folder (id: the given one, else the current time)."""
     run_id = run_id or time.strftime("eval-%Y%m%d-%H%M%S")
-    if not RUN_ID.fullmatch(run_id) or run_id in RESERVED:
-        raise UserError(f"Run id {run_id!r}: use letters, digits, '.', '_' and '-' only (and not {RESERVED}).")
+    reserved = workspace.stage_records_dir.name  # the stages' records live beside the runs
+    if not RUN_ID.fullmatch(run_id) or run_id == reserved:
+        raise UserError(f"Run id {run_id!r}: use letters, digits, '.', '_' and '-' only (and not {reserved!r}).")
     run = Run(workspace.runs_dir / run_id)
     run.folder.mkdir(parents=True, exist_ok=True)
     atomic_write_json(run.folder / MANIFEST, {"kind": KIND, "id": run_id, "created": time.time(), **fields})

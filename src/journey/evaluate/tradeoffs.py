@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from journey.evaluate.cost import StageRecord, stage_dollars
+from journey.evaluate.cost import stage_dollars
 from journey.evaluate.tables import TextTable, dollars, seconds
 from journey.io import JsonlProblem, read_jsonl, visible_files
 from journey.knowledge.documents import SUFFIXES
+from journey.records import StageRecord
 from journey.setups import Stage, demonstrating
 from journey.workspace import Workspace
 

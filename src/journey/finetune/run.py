@@ -3,8 +3,9 @@
 setup reads the tickets, mixes in the retrieved context (augmentation-aware, RAFT),
 encodes with the base model's chat template (loss on assistant tokens), packs, and
 wraps the model; main runs the shared loop `fit()`, saves the adapter (write then
-rename) with the settings and data hash it was trained on, and writes a `run.json`
-summary to `.journey/runs/finetune-<timestamp>/` for the cost step.
+rename) with the settings and data hash it was trained on, writes a `run.json`
+summary for users to `.journey/runs/finetune-<timestamp>/`, and — when it wrote the
+adapter the finetuned set-ups load — the finetune StageRecord the cost step reads.
 """
 
 from __future__ import annotations
@@ -37,6 +38,7 @@ from journey.io import atomic_write_json
 from journey.models.loading import load_model
 from journey.models.messages import Messages
 from journey.models.precision import Precision, choose_precision
+from journey.records import training_record, write_stage_record
 from journey.training.loop import RESUMABLE_CHANGES, LoopConfig, fit, process_state, time_left
 from journey.training.tickets import Tickets, read_tickets
 from journey.workspace import FinetuneSettings, Workspace
@@ -285,6 +287,9 @@ def main(
         save_trained(run.model, run.tokenizer, run.output, info)
         report.seconds = time.perf_counter() - started
         _write_run(report, run)
+        if run.output.resolve() == workspace.adapter_dir.resolve():  # what the finetuned set-ups load
+            hardware, used = workspace.settings.cost.hardware, settings.model_dump()
+            write_stage_record(workspace, training_record("finetune", report, hardware=hardware, settings=used))
     return report
 
 
@@ -390,7 +395,7 @@ def _prepare_state(state_dir: Path, plan: dict, *, resume: bool, is_main: bool) 
 
 
 def _write_run(report: FinetuneReport, run: Setup) -> None:
-    """run.json (what the cost step prices) beside the loss curve."""
+    """run.json (the run's summary for users) beside the loss curve."""
     report.run_dir.mkdir(parents=True, exist_ok=True)
     for name in ("loss.csv", "loss.png"):
         if (run.state_dir / name).is_file():

@@ -9,6 +9,9 @@ Every chunk is checked for instruction-like text (knowledge/quarantine.py) as it
 a flagged chunk is stored with its reason and kept out of prompts unless `[knowledge]
 released` names it. A release is part of its document's digest, so releasing or
 un-releasing a document re-indexes just that document.
+
+A run that embedded anything writes the index's StageRecord (journey/records.py) for `journey cost`:
+`journey index`, `--watch` and the demo's index stage all come through here.
 """
 
 from __future__ import annotations
@@ -31,6 +34,7 @@ from journey.knowledge.lookups import lookup_warnings
 from journey.knowledge.quarantine import Finding, Release, find_instructions
 from journey.knowledge.sources import Skipped, Unit, take_inventory
 from journey.knowledge.store import TEXT_COLUMN, ChunkStore, Flagged
+from journey.records import StageRecord, write_stage_record
 from journey.workspace import KnowledgeSettings, Workspace
 
 CHUNKING_VERSION = 2  # bump when chunking or the quarantine rules change, so every document is re-chunked
@@ -106,7 +110,24 @@ def build_index(workspace: Workspace, *, progress: bool = True) -> IndexReport:
     ]
     report.total_chunks = store.count()
     report.seconds = time.perf_counter() - started
+    if report.chunks_embedded:
+        write_stage_record(workspace, _stage_record(workspace, report))
     return report
+
+
+def _stage_record(workspace: Workspace, report: IndexReport) -> StageRecord:
+    """What this run's embedding work cost, for `journey cost` (a run that embedded nothing keeps the last one)."""
+    settings = workspace.settings.knowledge
+    encoder = load_encoder(settings.embedding_model)  # cached: loaded for the embedding just done
+    return StageRecord(
+        stage="index",
+        seconds=report.seconds,
+        hardware=workspace.settings.cost.hardware,
+        tokens=report.chunks_embedded * settings.chunk_tokens,
+        parameters=sum(p.numel() for p in encoder.parameters()),
+        detail=f"{report.chunks_embedded} chunks embedded (tokens: at most {settings.chunk_tokens} each)",
+        settings=settings.model_dump(include={"embedding_model", "chunk_tokens", "chunk_overlap"}),
+    )
 
 
 class _Model:

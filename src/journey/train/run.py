@@ -3,8 +3,9 @@
 setup reads the corpus, trains (or, on --resume, reloads) the tokenizer, packs the
 token stream and builds the model; main runs the shared loop `fit()` with validation
 perplexity and sample generations; then the model is registered at
-`.journey/models/scratch/` (after an optional instruction stage on the tickets) and a
-`run.json` summary is written to `.journey/runs/train-<timestamp>/` for the cost step.
+`.journey/models/scratch/` (after an optional instruction stage on the tickets), a
+`run.json` summary for users is written to `.journey/runs/train-<timestamp>/` and the train
+StageRecord the cost step reads to `.journey/runs/stages/`.
 
 The instruction stage is a full fine-tune, run by the `InstructionStage` the caller passes in
 (`journey train` passes `journey.finetune.finetune`): train and finetune are one layer and
@@ -32,6 +33,7 @@ from journey.io import atomic_directory, atomic_write_json
 from journey.models.adapters import TRAINING_INFO
 from journey.models.loading import cache_root
 from journey.models.precision import Precision, choose_precision
+from journey.records import training_record, write_stage_record
 from journey.train.corpus import Corpus, load_corpus
 from journey.train.data import Packed, collate, pack
 from journey.train.flops import PeakFlops, flops_per_token, peak_flops
@@ -250,6 +252,8 @@ def main(
     if state.is_main_process:
         report.seconds = time.perf_counter() - started
         _write_run(report, run, per_token)
+        hardware, used = workspace.settings.cost.hardware, settings.model_dump()
+        write_stage_record(workspace, training_record("train", report, hardware=hardware, settings=used))
     return report
 
 
@@ -342,7 +346,7 @@ def _save_model(model: PreTrainedModel, tokenizer: PreTrainedTokenizerFast, fold
 
 
 def _write_run(report: TrainReport, run: Setup, per_token: float) -> None:
-    """run.json (what the cost step prices) beside the loss curve and the samples."""
+    """run.json (the run's summary for users) beside the loss curve and the samples."""
     report.run_dir.mkdir(parents=True, exist_ok=True)
     for name in ("loss.csv", "loss.png", SampleWriter.FILE):
         if (run.state_dir / name).is_file():
