@@ -9,6 +9,7 @@ from types import SimpleNamespace
 import pytest
 
 from journey.evaluate.cost import extrapolation_table, inference_costs, setup_cost, stages_table
+from journey.evaluate.freshness import FreshnessAnswer, FreshnessProbe, FreshnessResult
 from journey.evaluate.runs import AnswerRecord, create_run
 from journey.evaluate.tradeoffs import tradeoffs_table
 from journey.records import StageRecord, stage_records, training_record, write_stage_record
@@ -81,21 +82,17 @@ def test_extrapolation_uses_six_n_d_and_two_n_per_token(workspace: Workspace) ->
 
 def test_tradeoffs_fill_the_seed_rows_from_measurements(workspace: Workspace) -> None:
     write_stage_record(workspace, StageRecord(stage="finetune", seconds=120, hardware="box"))
-    freshness = {
-        "probe": {
-            "table": "products",
-            "column": "price",
-            "key": "BK-1",
-            "old_fact": "10.00",
-            "new_fact": "20.00",
-            "question": "How much is the bike?",
+    probe = FreshnessProbe(
+        "shop", "products", "sku", "BK-1", "price", 10.0, 20.0, "How much is the bike?", "10.00", "20.00"
+    )
+    freshness = FreshnessResult(
+        probe=probe,
+        reindex_seconds=1.5,
+        answers={
+            "finetuned": FreshnessAnswer(answer="10.00", handed_over=False, new_value=False, old_value=True),
+            "augmented": FreshnessAnswer(answer="20.00", handed_over=False, new_value=True, old_value=False),
         },
-        "reindex_seconds": 1.5,
-        "answers": {
-            "finetuned": {"new_value": False, "old_value": True, "handed_over": False},
-            "augmented": {"new_value": True, "old_value": False, "handed_over": False},
-        },
-    }
+    )
     table = tradeoffs_table(workspace, stage_records(workspace), freshness)
     rows = {row[0]: row[1:] for row in table.rows}
     assert rows["compute here"][1].startswith("2.0 min")

@@ -7,7 +7,14 @@ from pathlib import Path
 
 import pytest
 
-from journey.evaluate.freshness import FreshnessProbe, load_freshness, run_freshness
+from journey.evaluate.freshness import (
+    FreshnessAnswer,
+    FreshnessProbe,
+    FreshnessResult,
+    freshness_path,
+    load_freshness,
+    run_freshness,
+)
 from journey.knowledge.index import IndexReport
 from journey.workspace import Workspace
 
@@ -46,9 +53,9 @@ def test_freshness_asks_with_the_new_value_and_restores_the_old(
     result = run_freshness(workspace, probe(), ["as-is"])
     assert seen_during == [20.0, 10.0]  # indexed after the change, and again after restoring
     assert price(tiny_workspace) == 10.0
-    assert result["reindex_seconds"] == 0.25
-    assert set(result["answers"]["as-is"]) == {"answer", "handed_over", "new_value", "old_value"}
-    assert load_freshness(workspace)["probe"]["new_fact"] == "20.00"
+    assert result.reindex_seconds == 0.25
+    assert set(result.answers) == {"as-is"}
+    assert load_freshness(workspace) == result  # written whole and read back typed
 
 
 def test_freshness_restores_the_value_when_answering_fails(
@@ -65,3 +72,24 @@ def test_freshness_restores_the_value_when_answering_fails(
         run_freshness(workspace, probe(), ["as-is"])
     assert price(tiny_workspace) == 10.0
     assert load_freshness(workspace) is None
+
+
+def test_an_unreadable_freshness_file_is_not_measured(tiny_workspace: Path) -> None:
+    workspace = Workspace.load(tiny_workspace)
+    path = freshness_path(workspace)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text('{"answers": {"augmented": {"new": true}}}')  # not this version's shape
+    assert load_freshness(workspace) is None
+    path.write_text("{torn")
+    assert load_freshness(workspace) is None
+
+
+def test_each_answer_says_which_value_it_carries() -> None:
+    def verdict(new: bool, old: bool, handed_over: bool = False) -> str:
+        return FreshnessAnswer(answer="", handed_over=handed_over, new_value=new, old_value=old).verdict
+
+    assert verdict(True, True) == "new value"
+    assert verdict(False, True) == "old value"
+    assert verdict(False, False, handed_over=True) == "neither value (handed over)"
+    result = FreshnessResult(probe=probe(), reindex_seconds=1.0, answers={})
+    assert FreshnessResult.model_validate_json(result.model_dump_json()).probe == probe()

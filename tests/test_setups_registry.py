@@ -11,6 +11,7 @@ from journey import setups
 from journey.assistant.setups import resolve_setup
 from journey.errors import UserError
 from journey.evaluate.cost import setup_cost
+from journey.evaluate.freshness import FreshnessAnswer, FreshnessProbe, FreshnessResult
 from journey.evaluate.headline import journey_table, steps_table
 from journey.evaluate.results import load_results
 from journey.evaluate.runs import AnswerRecord, create_run, find_run
@@ -86,9 +87,9 @@ def test_a_new_setup_is_one_row_and_shows_up_everywhere(tmp_path: Path, monkeypa
     assert [row[0] for row in journey_table(workspace, results).rows] == ["human only", "scratch", "scratch+augmented"]
     assert steps_table(results).rows[0][:4] == ["scratch → scratch+augmented", "25% → 100%", "3", "0"]
     assert "scratch+augmented" in results.simulation
-    freshness = {"answers": {"scratch+augmented": {"new_value": True, "old_value": False, "handed_over": False}}}
-    freshness |= {"reindex_seconds": 1.0, "probe": dict.fromkeys(["table", "column", "key", "old_fact"], "x")}
-    freshness["probe"] |= {"new_fact": "y", "question": "?"}
+    answer = FreshnessAnswer(answer="y", handed_over=False, new_value=True, old_value=False)
+    probe = FreshnessProbe("shop", "t", "k", "x", "c", "x", "y", "?", "x", "y")
+    freshness = FreshnessResult(probe=probe, reindex_seconds=1.0, answers={"scratch+augmented": answer})
     fresh_row = tradeoffs_table(workspace, {}, freshness).rows[-1]
     assert fresh_row[-1] == "scratch+augmented: new value"
     assert setup_cost(workspace, "scratch+augmented", None, {}) == "n/a"

@@ -194,13 +194,12 @@ def freshness_stage(console: Console, workspace: Workspace) -> None:
 
     setups = [s for s in available_setups(workspace) if s != "as-is"]
     done = load_freshness(workspace)
-    if done and set(setups) <= set(done["answers"]):
+    if done is not None and set(setups) <= set(done.answers):
         console.print("reusing the freshness test already measured")
         return
     result = run_freshness(workspace, demo_probe(workspace), setups)
-    for setup, answer in result["answers"].items():
-        verdict = "new value" if answer["new_value"] else "old value" if answer["old_value"] else "neither value"
-        console.print(f"{setup:<22} {verdict}", highlight=False)
+    for setup, answer in result.answers.items():
+        console.print(f"{setup:<22} {answer.verdict}", highlight=False)
 
 
 def demo_probe(workspace: Workspace) -> FreshnessProbe:

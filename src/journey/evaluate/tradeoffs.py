@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from journey.evaluate.cost import stage_dollars
+from journey.evaluate.freshness import FreshnessResult
 from journey.evaluate.tables import TextTable, dollars, seconds
 from journey.io import JsonlProblem, read_jsonl, visible_files
 from journey.knowledge.documents import SUFFIXES
@@ -16,29 +15,28 @@ COLUMNS: dict[Stage, str] = {"train": "training (scratch)", "finetune": "fine-tu
 
 
 def tradeoffs_table(
-    workspace: Workspace, stages: dict[Stage, StageRecord], freshness: dict[str, Any] | None
+    workspace: Workspace, stages: dict[Stage, StageRecord], freshness: FreshnessResult | None
 ) -> TextTable:
     """Rows: data needed, compute here, what an update takes, whether a database change shows up."""
     table = TextTable("Training vs fine-tuning vs augmentation, measured here", ["", *COLUMNS.values()])
     table.rows.append(["data needed (this workspace)", _corpus(workspace), _tickets(workspace), _knowledge(workspace)])
     table.rows.append(["compute here", *(_compute(workspace, stages.get(stage)) for stage in COLUMNS)])
-    reindex = freshness["reindex_seconds"] if freshness else None
     table.rows.append(
         [
             "updating to new information",
             _redo("re-train", stages.get("train")),
             _redo("re-fine-tune", stages.get("finetune")),
-            f"incremental re-index: {seconds(reindex)}; live lookups: nothing to do"
-            if freshness
+            f"incremental re-index: {seconds(freshness.reindex_seconds)}; live lookups: nothing to do"
+            if freshness is not None
             else "incremental re-index (not measured)",
         ]
     )
     table.rows.append(["answers a changed database value", *(_fresh(freshness, demonstrating(s)) for s in COLUMNS)])
-    if freshness:
-        probe = freshness["probe"]
+    if freshness is not None:
+        probe = freshness.probe
         table.notes.append(
-            f"Freshness test: {probe['table']}.{probe['column']} of {probe['key']} changed from {probe['old_fact']} "
-            f'to {probe["new_fact"]}, then asked: "{probe["question"]}"'
+            f"Freshness test: {probe.table}.{probe.column} of {probe.key} changed from {probe.old_fact} "
+            f'to {probe.new_fact}, then asked: "{probe.question}"'
         )
     return table
 
@@ -53,21 +51,10 @@ def _redo(verb: str, record: StageRecord | None) -> str:
     return f"{verb}: {seconds(record.seconds)} again" if record else f"{verb} (not measured)"
 
 
-def _fresh(freshness: dict[str, Any] | None, setups: tuple[str, ...]) -> str:
-    if not freshness:
+def _fresh(freshness: FreshnessResult | None, setups: tuple[str, ...]) -> str:
+    if freshness is None:
         return "not tested"
-    cells = []
-    for setup in setups:
-        answer = freshness["answers"].get(setup)
-        if answer is None:
-            continue
-        if answer["new_value"]:
-            verdict = "new value"
-        elif answer["old_value"]:
-            verdict = "old value"
-        else:
-            verdict = "neither value" + (" (handed over)" if answer["handed_over"] else "")
-        cells.append(f"{setup}: {verdict}")
+    cells = [f"{setup}: {freshness.answers[setup].verdict}" for setup in setups if setup in freshness.answers]
     return "; ".join(cells) or "not tested"
 
 
