@@ -106,7 +106,7 @@ def _answer_setup(
         share = (time.perf_counter() - start) / len(chunk)
         run.append(
             [
-                AnswerRecord.from_reply(item.id, answer_fingerprint(stamp, item), reply, share)
+                AnswerRecord.answered(item.id, answer_fingerprint(stamp, item), reply, share)
                 for item, reply in zip(chunk, replies, strict=True)
             ]
         )

@@ -17,11 +17,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from pydantic import BaseModel, ConfigDict, ValidationError
+from pydantic import ValidationError
 
+from journey.assistant.records import ReplyRecord
 from journey.errors import UserError
 from journey.io import JsonlProblem, atomic_write_json, read_jsonl
-from journey.knowledge.context import Context, LookupResult, Passage
 from journey.workspace import Workspace
 
 if TYPE_CHECKING:  # the pipeline loads torch; `journey cost` and `report` read runs without it
@@ -34,48 +34,28 @@ SUMMARY = "summary.json"
 RUN_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,99}")
 
 
-class AnswerRecord(BaseModel):
-    """What one set-up answered to one question, and what it cost."""
-
-    model_config = ConfigDict(extra="ignore")
+class AnswerRecord(ReplyRecord):
+    """What one set-up answered to one question, and what it cost: the reply's record, raw (passage texts,
+    lookup rows), with the question's id, the set-up's fingerprint and the answer's share of its batch."""
 
     id: str
     setup: str
     fingerprint: str
     question: str
     answer: str
-    handed_over: bool
-    reason: str | None = None
-    passages: list[dict[str, Any]] = []
-    lookups: list[dict[str, Any]] = []
-    latency_s: float = 0.0
     wall_s: float = 0.0  # this answer's share of the batch's wall-clock time
-    prompt_tokens: int = 0
-    completion_tokens: int = 0
-    warnings: list[str] = []
 
     @classmethod
-    def from_reply(cls, item_id: str, fingerprint: str, reply: Reply, wall_s: float) -> AnswerRecord:
-        context = reply.context or Context()
+    def answered(cls, item_id: str, fingerprint: str, reply: Reply, wall_s: float) -> AnswerRecord:
         return cls(
             id=item_id,
             setup=reply.setup,
             fingerprint=fingerprint,
             question=reply.question,
             answer=reply.answer,
-            handed_over=reply.handed_over,
-            reason=reply.reason,
-            passages=[vars(p) for p in context.passages],
-            lookups=[vars(r) for r in context.lookups],
-            latency_s=reply.latency_s,
             wall_s=wall_s,
-            prompt_tokens=reply.prompt_tokens,
-            completion_tokens=reply.completion_tokens,
-            warnings=reply.warnings,
+            **dict(ReplyRecord.from_reply(reply, raw=True)),
         )
-
-    def context(self) -> Context:
-        return Context([Passage(**p) for p in self.passages], [LookupResult(**r) for r in self.lookups])
 
 
 @dataclass(frozen=True)

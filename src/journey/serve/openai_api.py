@@ -64,9 +64,10 @@ async def chat_completions(body: ChatCompletionRequest, state: State, caller: Ap
     rows; without it they do not run, so no customer's records reach the model. OpenAI's `user` field
     is an opaque id for abuse monitoring and is ignored. Anonymous callers cannot pass an identity.
 
-    The response's `journey` field: `handed_over`, `reason`, `citations`, `passages` (id, title,
-    source, score) and `lookups` (name, parameters) — and, for a data key only, the passage texts
-    and the raw lookup rows.
+    The response's `journey` field (assistant/records.py's ReplyRecord): `handed_over`, `reason`,
+    `citations`, `passages` (id, title, source, score), `lookups` (name, parameters, description),
+    `latency_s`, the token counts and `warnings` — and, for a data key only, the passage texts and
+    the raw lookup rows.
     """
     for message in body.messages:
         ensure_size(message.text, state.settings.max_message_chars)

@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-import json
-from dataclasses import asdict
 from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
 from journey.assistant import Reply
-from journey.knowledge.context import Context
+from journey.assistant.records import ReplyRecord
 from journey.serve.errors import ApiError
 from journey.serve.store import Conversation as StoredConversation
 from journey.serve.store import InboxItem, Message, as_utc
@@ -122,26 +120,14 @@ def iso(moment: datetime | None) -> str | None:
 
 
 def reply_meta(reply: Reply, *, raw: bool = False) -> dict[str, Any]:
-    """Hand-over decision, citations and what the bot was given, JSON-safe (lookup rows may hold dates).
+    """The reply's record (assistant/records.py), JSON-safe: hand-over decision, citations, what the bot
+    was given and what the answer cost.
 
-    By default passages and lookups are named only (id, title, source, score; lookup name and the
-    parameters the caller sent); `raw` adds the passage texts and the lookup rows — for data keys and
-    the agents' inbox only (docs/security.md).
+    By default passages and lookups are named only (id, title, source, score; lookup name, description
+    and the parameters the caller sent); `raw` adds the passage texts and the lookup rows — for data
+    keys and the agents' inbox only (docs/security.md).
     """
-    context = reply.context or Context()
-    meta = {
-        "handed_over": reply.handed_over,
-        "reason": reply.reason,
-        "citations": reply.citations,
-        "passages": [_named(asdict(p), "quarantine", *(() if raw else ("text",))) for p in context.passages],
-        "lookups": [asdict(r) if raw else _named(asdict(r), "rows") for r in context.lookups],
-        "warnings": reply.warnings,
-    }
-    return json.loads(json.dumps(meta, default=str))
-
-
-def _named(record: dict[str, Any], *left_out: str) -> dict[str, Any]:
-    return {key: value for key, value in record.items() if key not in left_out}
+    return ReplyRecord.from_reply(reply, raw=raw).json_view()
 
 
 def message_view(message: Message, *, for_agent: bool = False) -> dict[str, Any]:
