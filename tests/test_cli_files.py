@@ -9,14 +9,14 @@ from pathlib import Path
 
 import pytest
 from peft import LoraConfig, get_peft_model
-from transformers import AutoModelForCausalLM, AutoTokenizer
+from transformers import AutoModelForCausalLM
 
 from journey.cli import main
 from journey.errors import UserError
-from journey.finetune.output import save_trained
 from journey.io import check_output_folder
 from journey.models.adapters import TRAINING_INFO
 from journey.train.corpus import load_corpus
+from journey.training.output import save_model_folder
 from journey.workspace import Workspace
 
 
@@ -44,8 +44,8 @@ def adapter_workspace(tiny_workspace: Path, tiny_model_dir: Path) -> Path:
     (tiny_workspace / "data" / "tickets.jsonl").write_text('{"prompt": "hi", "completion": "hello"}\n')
     model = AutoModelForCausalLM.from_pretrained(tiny_model_dir)
     lora = get_peft_model(model, LoraConfig(r=2, lora_alpha=4, target_modules=["q_proj", "v_proj"]))
-    tokenizer = AutoTokenizer.from_pretrained(tiny_model_dir)
-    save_trained(lora, tokenizer, Workspace.load(tiny_workspace).adapter_dir, {"base": str(tiny_model_dir)})
+    adapter, info = Workspace.load(tiny_workspace).adapter_dir, {"base": str(tiny_model_dir)}
+    save_model_folder(lora, None, adapter, info, retry="")  # an adapter: its base has the tokenizer
     return tiny_workspace
 
 

@@ -3,7 +3,14 @@ from pathlib import Path
 import pytest
 
 from journey.errors import UserError
-from journey.workspace import DEFAULT_BASE, Workspace, resolve_sqlite_url
+from journey.workspace import (
+    DEFAULT_BASE,
+    FinetuneSettings,
+    TrainSettings,
+    Workspace,
+    resolve_sqlite_url,
+    with_overrides,
+)
 
 
 def write(tmp_path: Path, text: str) -> Path:
@@ -46,6 +53,18 @@ def test_bad_values_name_the_key(tmp_path: Path, text: str, key: str) -> None:
         Workspace.load(write(tmp_path, text))
     assert key in str(info.value)
     assert "journey.toml" in str(info.value)
+
+
+def test_command_line_overrides_are_validated_as_one_sentence() -> None:
+    """Both training commands put their flags on top of journey.toml's section with the same helper."""
+    settings = with_overrides(FinetuneSettings(), what="fine-tuning", max_steps=3, method=None)
+    assert settings.max_steps == 3 and settings.method == FinetuneSettings().method  # None: not given
+    assert with_overrides(TrainSettings(), what="training", preset="small").preset == "small"
+    with pytest.raises(UserError) as info:
+        with_overrides(FinetuneSettings(), what="fine-tuning", method="half", lora_r=0)
+    assert str(info.value).startswith("Invalid fine-tuning option: method: Input should be 'lora' or 'full'; lora_r:")
+    with pytest.raises(UserError, match=r"^Invalid training option: max_steps: "):
+        with_overrides(TrainSettings(), what="training", max_steps=0)
 
 
 def test_relative_sqlite_urls_resolve_inside_the_workspace(tmp_path: Path) -> None:

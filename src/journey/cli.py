@@ -405,8 +405,8 @@ def finetune(
     """Fine-tune the base model on data/tickets.jsonl (loss on assistant replies) for the finetuned set-ups."""
     ws = _workspace(workspace)  # before torch loads: a missing workspace is said at once
     from journey.finetune import finetune as run_finetune
-    from journey.finetune.run import with_overrides
     from journey.training.loop import process_state
+    from journey.workspace import with_overrides
 
     flags = {"lora_r": lora_r, "lora_alpha": lora_alpha, "learning_rate": learning_rate, "epochs": epochs}
     report = run_finetune(
@@ -417,7 +417,7 @@ def finetune(
         max_steps=max_steps,
         resume=resume,
         augmentation_aware=augmentation_aware,
-        settings=with_overrides(ws.settings.finetune, **flags),
+        settings=with_overrides(ws.settings.finetune, what="fine-tuning", **flags),
         force=force,
         budget_s=time_budget * 60 if time_budget else None,
     )

@@ -11,7 +11,7 @@ import os
 import tomllib
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
+from typing import Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
@@ -379,7 +379,24 @@ def parse_settings(config: Path) -> Settings:
     try:
         return Settings.model_validate(raw)
     except ValidationError as exc:
-        problems = "; ".join(
-            f"{'.'.join(str(p) for p in err['loc']) or '(top level)'}: {err['msg']}" for err in exc.errors()
-        )
-        raise UserError(f"{config}: {problems}") from None
+        raise UserError(f"{config}: {_problems(exc)}") from None
+
+
+S = TypeVar("S", bound=Section)
+
+
+def with_overrides(section: S, *, what: str = "journey.toml", **overrides: object) -> S:
+    """`section` (e.g. the [finetune] settings) with the given non-None values on top, validated as a whole.
+
+    A bad value is one UserError sentence naming each key and why, e.g. "Invalid fine-tuning option:
+    method: Input should be 'lora' or 'full'" (`what` is the "fine-tuning"), as journey.toml's own are.
+    """
+    values = section.model_dump() | {key: value for key, value in overrides.items() if value is not None}
+    try:
+        return type(section).model_validate(values)
+    except ValidationError as exc:
+        raise UserError(f"Invalid {what} option: {_problems(exc)}") from None
+
+
+def _problems(exc: ValidationError) -> str:
+    return "; ".join(f"{'.'.join(str(p) for p in err['loc']) or '(top level)'}: {err['msg']}" for err in exc.errors())

@@ -11,15 +11,8 @@ from pathlib import Path
 
 from journey.errors import UserError
 from journey.finetune.output import check_output
-from journey.io import atomic_directory, atomic_write_json
-from journey.models.adapters import (
-    ADAPTER_CONFIG,
-    TRAINING_INFO,
-    attach_adapter,
-    check_adapter,
-    check_model_folder,
-    training_info,
-)
+from journey.models.adapters import ADAPTER_CONFIG, attach_adapter, check_adapter, check_model_folder, training_info
+from journey.training.output import save_model_folder
 from journey.workspace import Workspace
 
 
@@ -46,8 +39,6 @@ def merge(workspace: Workspace, output: Path, *, adapter: Path | None = None, fo
     else:
         model, tokenizer = load_model(base)
         model = attach_adapter(model, adapter, base=base).merge_and_unload()
-    with atomic_directory(output) as tmp:
-        model.save_pretrained(tmp)
-        tokenizer.save_pretrained(tmp)
-        atomic_write_json(tmp / TRAINING_INFO, {**training_info(adapter), "merged_from": str(adapter)})
+    info = {**training_info(adapter), "merged_from": str(adapter)}
+    save_model_folder(model, tokenizer, output, info, retry="Free some disk space and run `journey merge` again.")
     return output

@@ -24,14 +24,13 @@ from typing import TypeVar
 
 import torch
 from peft import LoraConfig, get_peft_model
-from pydantic import ValidationError
 from transformers import PreTrainedModel, PreTrainedTokenizerBase
 
 from journey.assistant.prompts import system_prompt
 from journey.errors import UserError
 from journey.finetune.contexts import gather_contexts
 from journey.finetune.encode import Encoded, encode
-from journey.finetune.output import check_output, save_trained
+from journey.finetune.output import check_output
 from journey.finetune.packing import PackedCollator, pack
 from journey.finetune.raft import RaftCounts, mix, pick, user_turn_with
 from journey.io import atomic_write_json
@@ -40,8 +39,9 @@ from journey.models.messages import Messages
 from journey.models.precision import Precision, choose_precision
 from journey.records import training_record, write_stage_record
 from journey.training.loop import RESUMABLE_CHANGES, LoopConfig, fit, process_state, time_left
+from journey.training.output import RETRY_TRAINING, new_run_dir, save_model_folder, write_run_summary
 from journey.training.tickets import Tickets, read_tickets
-from journey.workspace import FinetuneSettings, Workspace
+from journey.workspace import FinetuneSettings, Workspace, with_overrides
 
 log = logging.getLogger(__name__)
 
@@ -131,23 +131,13 @@ def finetune(
         overrides["augmentation_aware"] = "on" if augmentation_aware else "off"
     run = setup(
         workspace,
-        with_overrides(settings or workspace.settings.finetune, **overrides),
+        with_overrides(settings or workspace.settings.finetune, what="fine-tuning", **overrides),
         base=base or workspace.settings.model.base,
         output=output,
         resume=resume,
         progress=progress,
     )
     return main(workspace, run, resume=resume, progress=progress, started=started, budget_s=budget_s)
-
-
-def with_overrides(settings: FinetuneSettings, **overrides: str | int | None) -> FinetuneSettings:
-    """`settings` with the given (non-None) values on top, validated."""
-    values = settings.model_dump() | {k: v for k, v in overrides.items() if v is not None}
-    try:
-        return FinetuneSettings.model_validate(values)
-    except ValidationError as exc:
-        problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
-        raise UserError(f"Invalid fine-tuning option: {problems}") from None
 
 
 def setup(
@@ -253,7 +243,7 @@ def main(
         base=run.base,
         method=settings.method,
         output=run.output,
-        run_dir=workspace.runs_dir / time.strftime("finetune-%Y%m%d-%H%M%S"),
+        run_dir=new_run_dir(workspace, "finetune"),
         steps=result.steps,
         tokens=result.tokens * state.num_processes,
         tokens_per_second=result.tokens_per_second * state.num_processes,
@@ -284,7 +274,8 @@ def main(
             "settings": settings.model_dump(),
             "run": report.run_dir.name,
         }
-        save_trained(run.model, run.tokenizer, run.output, info)
+        tokenizer = None if settings.method == "lora" else run.tokenizer  # an adapter uses its base's
+        save_model_folder(run.model, tokenizer, run.output, info, retry=RETRY_TRAINING)
         report.seconds = time.perf_counter() - started
         _write_run(report, run)
         if run.output.resolve() == workspace.adapter_dir.resolve():  # what the finetuned set-ups load
@@ -396,10 +387,6 @@ def _prepare_state(state_dir: Path, plan: dict, *, resume: bool, is_main: bool) 
 
 def _write_run(report: FinetuneReport, run: Setup) -> None:
     """run.json (the run's summary for users) beside the loss curve."""
-    report.run_dir.mkdir(parents=True, exist_ok=True)
-    for name in ("loss.csv", "loss.png"):
-        if (run.state_dir / name).is_file():
-            shutil.copy2(run.state_dir / name, report.run_dir / name)
     summary = {
         **asdict(report),
         "output": str(report.output),
@@ -410,4 +397,4 @@ def _write_run(report: FinetuneReport, run: Setup) -> None:
         "data_sha256": run.tickets.sha256,
         "settings": run.settings.model_dump(),
     }
-    atomic_write_json(report.run_dir / "run.json", summary)
+    write_run_summary(report.run_dir, summary, copies=[run.state_dir / "loss.csv", run.state_dir / "loss.png"])

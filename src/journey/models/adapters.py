@@ -1,6 +1,6 @@
 """Check a fine-tuned adapter (or model folder) before loading it, read what it was trained on, attach
 one to its base model. PEFT and safetensors are imported where they are used: `journey merge`'s
-checks run before anything heavy loads. Saving one is fine-tuning's side (`journey.finetune.output`).
+checks run before anything heavy loads. Saving one is the trainers' side (`journey.training.output`).
 """
 
 from __future__ import annotations

@@ -25,12 +25,10 @@ from typing import Protocol
 
 import torch
 from accelerate import PartialState
-from pydantic import ValidationError
-from transformers import LlamaForCausalLM, PreTrainedModel, PreTrainedTokenizerFast
+from transformers import LlamaForCausalLM, PreTrainedTokenizerFast
 
 from journey.errors import UserError
-from journey.io import atomic_directory, atomic_write_json
-from journey.models.adapters import TRAINING_INFO
+from journey.io import atomic_write_json
 from journey.models.loading import cache_root
 from journey.models.precision import Precision, choose_precision
 from journey.records import training_record, write_stage_record
@@ -41,7 +39,8 @@ from journey.train.presets import ModelDims, changed_dims, llama_config, model_d
 from journey.train.samples import SampleWriter
 from journey.train.tokenizer import train_tokenizer
 from journey.training.loop import LoopConfig, fit, process_state, time_left
-from journey.workspace import FinetuneSettings, TrainSettings, Workspace
+from journey.training.output import RETRY_TRAINING, new_run_dir, save_model_folder, write_run_summary
+from journey.workspace import FinetuneSettings, TrainSettings, Workspace, with_overrides
 
 log = logging.getLogger(__name__)
 
@@ -126,8 +125,8 @@ def train(
     `instruction_stage` runs the instruction stage (`journey.finetune.finetune`); without it, it is skipped.
     """
     started = time.perf_counter()
-    settings = _settings(workspace, preset=preset, max_steps=max_steps, instruction_steps=instruction_steps)
-    run = setup(workspace, settings, resume=resume)
+    overrides = {"preset": preset, "max_steps": max_steps, "instruction_steps": instruction_steps}
+    run = setup(workspace, with_overrides(workspace.settings.train, what="training", **overrides), resume=resume)
     return main(
         workspace,
         run,
@@ -246,7 +245,7 @@ def main(
         planned_steps=settings.max_steps,
         budget_limited=result.budget_limited,
         output=workspace.scratch_model_dir,
-        run_dir=workspace.runs_dir / time.strftime("train-%Y%m%d-%H%M%S"),
+        run_dir=new_run_dir(workspace, "train"),
     )
     report.instruction_steps = _register(workspace, run, report, state, instruction_stage, progress=progress)
     if state.is_main_process:
@@ -255,16 +254,6 @@ def main(
         hardware, used = workspace.settings.cost.hardware, settings.model_dump()
         write_stage_record(workspace, training_record("train", report, hardware=hardware, settings=used))
     return report
-
-
-def _settings(workspace: Workspace, **overrides: str | int | None) -> TrainSettings:
-    """The workspace's [train] settings with the command line's values on top, validated."""
-    values = workspace.settings.train.model_dump() | {k: v for k, v in overrides.items() if v is not None}
-    try:
-        return TrainSettings.model_validate(values)
-    except ValidationError as exc:
-        problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
-        raise UserError(f"Invalid training option: {problems}") from None
 
 
 def _start_fresh(state_dir: Path, corpus: Corpus, dims: ModelDims) -> None:
@@ -317,8 +306,10 @@ def _register(
         stage = None
     pretrained = report.output if stage is None else run.state_dir / PRETRAINED_DIR
     if state.is_main_process:
+        run.model.generation_config.eos_token_id = run.tokenizer.eos_token_id
+        run.model.generation_config.pad_token_id = run.tokenizer.pad_token_id
         info = {**asdict(run.dims), "preset": run.settings.preset, "run": report.run_dir.name}
-        _save_model(run.model, run.tokenizer, pretrained, info)
+        save_model_folder(run.model, run.tokenizer, pretrained, info, retry=RETRY_TRAINING)
     state.wait_for_everyone()
     if stage is None:
         return 0
@@ -335,22 +326,8 @@ def _register(
     return steps
 
 
-def _save_model(model: PreTrainedModel, tokenizer: PreTrainedTokenizerFast, folder: Path, info: dict) -> None:
-    """A normal Hugging Face model folder (weights, config, tokenizer), replaced in one rename."""
-    model.generation_config.eos_token_id = tokenizer.eos_token_id
-    model.generation_config.pad_token_id = tokenizer.pad_token_id
-    with atomic_directory(folder) as tmp:
-        model.save_pretrained(tmp)
-        tokenizer.save_pretrained(tmp)
-        atomic_write_json(tmp / TRAINING_INFO, info)
-
-
 def _write_run(report: TrainReport, run: Setup, per_token: float) -> None:
     """run.json (the run's summary for users) beside the loss curve and the samples."""
-    report.run_dir.mkdir(parents=True, exist_ok=True)
-    for name in ("loss.csv", "loss.png", SampleWriter.FILE):
-        if (run.state_dir / name).is_file():
-            shutil.copy2(run.state_dir / name, report.run_dir / name)
     summary = {
         **asdict(report),
         "output": str(report.output),
@@ -360,4 +337,5 @@ def _write_run(report: TrainReport, run: Setup, per_token: float) -> None:
         "dims": asdict(run.dims),
         "settings": run.settings.model_dump(),
     }
-    atomic_write_json(report.run_dir / "run.json", summary)
+    copies = [run.state_dir / name for name in ("loss.csv", "loss.png", SampleWriter.FILE)]
+    write_run_summary(report.run_dir, summary, copies=copies)
