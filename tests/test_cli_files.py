@@ -95,10 +95,10 @@ def test_finetune_output_is_guarded_before_any_work(
     foreign = tmp_path_factory.mktemp("out")
     (foreign / "keep.bin").write_bytes(b"\0" * 10)
 
-    def reached_setup(*args, **kwargs):
+    def reached_prepare(*args, **kwargs):
         raise UserError("the guard let it through")
 
-    monkeypatch.setattr(finetune_run, "setup", reached_setup)
+    monkeypatch.setattr(finetune_run, "prepare", reached_prepare)
     ws = str(adapter_workspace)
     code, said = run_main(monkeypatch, capsys, "finetune", "--output", str(foreign), "-w", ws)
     assert code == 2 and "already holds files journey did not write" in said

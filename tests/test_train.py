@@ -229,3 +229,16 @@ def test_peak_flops_is_measured_once_and_cached(tmp_path: Path) -> None:
 def test_flops_per_token_is_six_n_plus_attention() -> None:
     dims = PRESETS["tiny"]
     assert flops_per_token(dims, 1000) == 6000 + 12 * dims.num_layers * dims.hidden_size * dims.context_length
+
+
+def test_the_report_says_its_own_summary_line(tmp_path: Path) -> None:
+    report = train_run.TrainReport(
+        preset="tiny", parameters=5000000, steps=300, tokens=460800, tokens_per_second=1234.5, flops=1e15,
+        mfu=0.0123, peak_flops=105e9, precision="float32 (no native bf16)", val_perplexity=12.345, seconds=480.2,
+        corpus_tokens=800000, corpus_files=3, not_utf8_files=[], instruction_steps=10, planned_steps=300,
+        budget_limited=False, output=tmp_path / "scratch", run_dir=tmp_path / "run",
+    )  # fmt: skip
+    assert report.summary() == (
+        "Trained tiny (5,000,000 parameters): 300 steps, 460,800 tokens, 1,234 tokens/s, MFU 1.2% of a measured "
+        "105 GFLOP/s (float32 (no native bf16)), validation perplexity 12.35, 480 s."
+    )

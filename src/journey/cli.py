@@ -30,6 +30,8 @@ except ImportError:
     from click import ClickException, UsageError
 
 if TYPE_CHECKING:
+    from journey.finetune import FinetuneReport
+    from journey.train import TrainReport
     from journey.workspace import Workspace
 
 # How to continue a verb after Ctrl-C: add this flag, or run it again (it resumes by itself).
@@ -181,9 +183,11 @@ TimeBudgetOption = Annotated[
 ]
 
 
-def _say_budget(steps: int, planned: int, limited: bool) -> None:
-    if limited:
-        console.print(f"[yellow]Stopped at step {steps} of {planned} to stay within the time budget.[/]")
+def _say_budget(report: FinetuneReport | TrainReport) -> None:
+    if report.budget_limited:
+        console.print(
+            f"[yellow]Stopped at step {report.steps} of {report.planned_steps} to stay within the time budget.[/]"
+        )
 
 
 @app.command()
@@ -213,15 +217,8 @@ def train(
     )
     if not process_state().is_main_process:  # under `accelerate launch`, one summary is enough
         return
-    _say_budget(report.steps, report.planned_steps, report.budget_limited)
-    perplexity = f"{report.val_perplexity:.2f}" if report.val_perplexity is not None else "n/a"
-    console.print(
-        f"Trained {report.preset} ({report.parameters:,} parameters): {report.steps} steps, "
-        f"{report.tokens:,} tokens, {report.tokens_per_second:,.0f} tokens/s, MFU {report.mfu:.1%} of a measured "
-        f"{report.peak_flops / 1e9:,.0f} GFLOP/s ({report.precision}), validation perplexity {perplexity}, "
-        f"{report.seconds:.0f} s.",
-        highlight=False,
-    )
+    _say_budget(report)
+    console.print(report.summary(), highlight=False)
     for name in report.not_utf8_files:
         err_console.print(f"[yellow]not UTF-8[/] (decoded with replacement characters): {name}", highlight=False)
     console.print(f"Model: [bold]{report.output}[/]   run summary: {report.run_dir / 'run.json'}")
@@ -423,28 +420,14 @@ def finetune(
     )
     if not process_state().is_main_process:  # under `accelerate launch`, one summary is enough
         return
-    _say_budget(report.steps, report.planned_steps, report.budget_limited)
+    _say_budget(report)
     for skipped in report.skipped[:10]:
         err_console.print(f"[yellow]skipped[/] {skipped}", highlight=False)
     if len(report.skipped) > 10:
         err_console.print(f"[yellow]… and {len(report.skipped) - 10} more lines skipped[/]", highlight=False)
-    val = f"{report.val_loss:.3f}" if report.val_loss is not None else "n/a"
-    console.print(
-        f"Fine-tuned {report.base} ({report.method}, {report.trainable_parameters:,} of {report.parameters:,} "
-        f"parameters trained): {report.steps} steps, {report.tokens:,} tokens at {report.tokens_per_second:,.0f} "
-        f"tokens/s ({report.precision}); loss {report.train_loss:.3f}, validation {val}; "
-        f"{report.train_examples} + {report.val_examples} examples, {report.truncated} cut to seq_len, "
-        f"{len(report.skipped)} skipped; peak memory {report.peak_memory_mb:,.0f} MB; {report.seconds:.0f} s.",
-        highlight=False,
-    )
+    console.print(report.summary(), highlight=False)
     if report.augmentation:
-        mixed = report.augmentation
-        console.print(
-            f"Augmentation-aware: {mixed.with_context} with retrieved context ({mixed.oracle_dropped} of them "
-            f"without the passage holding the answer), {mixed.without_context} without; {mixed.handover_twins} "
-            "hand-overs trained both with and without context.",
-            highlight=False,
-        )
+        console.print(report.augmentation.summary(), highlight=False)
     console.print(f"Saved: [bold]{report.output}[/]   run summary: {report.run_dir / 'run.json'}")
     console.print(f'Next: journey ask --setup finetuned -w {ws.root} "..."')
 

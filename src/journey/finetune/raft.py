@@ -32,6 +32,14 @@ class RaftCounts:
     without_context: int = 0
     handover_twins: int = 0  # hand-over tickets trained in both forms: with and without context
 
+    def summary(self) -> str:
+        """The line `journey finetune` prints after an augmentation-aware run."""
+        return (
+            f"Augmentation-aware: {self.with_context} with retrieved context ({self.oracle_dropped} of them "
+            f"without the passage holding the answer), {self.without_context} without; {self.handover_twins} "
+            "hand-overs trained both with and without context."
+        )
+
 
 def facts(text: str) -> set[str]:
     """The fact-like tokens of a text: anything with a digit, trailing punctuation removed."""

@@ -1,11 +1,12 @@
-"""`journey finetune`: setup → main → fit. LoRA or full supervised fine-tuning on the support history.
+"""`journey finetune`: prepare → fit_and_save → fit. LoRA or full supervised fine-tuning on the support history.
 
-setup reads the tickets, mixes in the retrieved context (augmentation-aware, RAFT),
+`prepare` reads the tickets, mixes in the retrieved context (augmentation-aware, RAFT),
 encodes with the base model's chat template (loss on assistant tokens), packs, and
-wraps the model; main runs the shared loop `fit()`, saves the adapter (write then
-rename) with the settings and data hash it was trained on, writes a `run.json`
+wraps the model; `fit_and_save` runs the shared loop `fit()`, saves the adapter (write
+then rename) with the settings and data hash it was trained on, writes a `run.json`
 summary for users to `.journey/runs/finetune-<timestamp>/`, and — when it wrote the
 adapter the finetuned set-ups load — the finetune StageRecord the cost step reads.
+train/run.py has the same shape.
 """
 
 from __future__ import annotations
@@ -81,9 +82,20 @@ class FinetuneReport:
         """Training compute, ≈ 6·N·D."""
         return 6 * self.parameters * self.tokens
 
+    def summary(self) -> str:
+        """The one line `journey finetune` prints."""
+        val = f"{self.val_loss:.3f}" if self.val_loss is not None else "n/a"
+        return (
+            f"Fine-tuned {self.base} ({self.method}, {self.trainable_parameters:,} of {self.parameters:,} "
+            f"parameters trained): {self.steps} steps, {self.tokens:,} tokens at {self.tokens_per_second:,.0f} "
+            f"tokens/s ({self.precision}); loss {self.train_loss:.3f}, validation {val}; "
+            f"{self.train_examples} + {self.val_examples} examples, {self.truncated} cut to seq_len, "
+            f"{len(self.skipped)} skipped; peak memory {self.peak_memory_mb:,.0f} MB; {self.seconds:.0f} s."
+        )
+
 
 @dataclass
-class Setup:
+class Prepared:
     """Everything `fit()` needs, prepared from the workspace."""
 
     base: str
@@ -129,7 +141,7 @@ def finetune(
     overrides = {"method": method, "max_steps": max_steps}
     if augmentation_aware is not None:
         overrides["augmentation_aware"] = "on" if augmentation_aware else "off"
-    run = setup(
+    run = prepare(
         workspace,
         with_overrides(settings or workspace.settings.finetune, what="fine-tuning", **overrides),
         base=base or workspace.settings.model.base,
@@ -137,12 +149,12 @@ def finetune(
         resume=resume,
         progress=progress,
     )
-    return main(workspace, run, resume=resume, progress=progress, started=started, budget_s=budget_s)
+    return fit_and_save(workspace, run, resume=resume, progress=progress, started=started, budget_s=budget_s)
 
 
-def setup(
+def prepare(
     workspace: Workspace, settings: FinetuneSettings, *, base: str, output: Path, resume: bool, progress: bool
-) -> Setup:
+) -> Prepared:
     """Read, mix, encode and split the tickets; load the base model and wrap it for training."""
     state = process_state()
     state_dir = workspace.checkpoints_dir / f"finetune-{output.name}"
@@ -182,7 +194,7 @@ def setup(
     plan = {"base": base, "data_sha256": tickets.sha256, "examples_sha256": examples, **settings.model_dump()}
     with state.main_process_first():
         _prepare_state(state_dir, plan, resume=resume, is_main=state.is_main_process)
-    return Setup(
+    return Prepared(
         base=base,
         settings=settings,
         output=output,
@@ -201,8 +213,11 @@ def setup(
     )
 
 
-def main(
-    workspace: Workspace, run: Setup, *, resume: bool, progress: bool, started: float, budget_s: float | None = None
+setup = prepare  # the name benchmarks/bench_finetune.py still imports
+
+
+def fit_and_save(
+    workspace: Workspace, run: Prepared, *, resume: bool, progress: bool, started: float, budget_s: float | None = None
 ) -> FinetuneReport:
     """Fine-tune with the shared loop, save the result, and write the run summary."""
     settings, state = run.settings, process_state()
@@ -385,7 +400,7 @@ def _prepare_state(state_dir: Path, plan: dict, *, resume: bool, is_main: bool) 
         atomic_write_json(plan_file, plan)
 
 
-def _write_run(report: FinetuneReport, run: Setup) -> None:
+def _write_run(report: FinetuneReport, run: Prepared) -> None:
     """run.json (the run's summary for users) beside the loss curve."""
     summary = {
         **asdict(report),

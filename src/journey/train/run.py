@@ -1,11 +1,11 @@
-"""`journey train`: setup → main → fit. A tokenizer and a Llama model trained from scratch on the workspace.
+"""`journey train`: prepare → fit_and_save → fit. A tokenizer and a Llama model trained from scratch on the workspace.
 
-setup reads the corpus, trains (or, on --resume, reloads) the tokenizer, packs the
-token stream and builds the model; main runs the shared loop `fit()` with validation
+`prepare` reads the corpus, trains (or, on --resume, reloads) the tokenizer, packs the
+token stream and builds the model; `fit_and_save` runs the shared loop `fit()` with validation
 perplexity and sample generations; then the model is registered at
 `.journey/models/scratch/` (after an optional instruction stage on the tickets), a
 `run.json` summary for users is written to `.journey/runs/train-<timestamp>/` and the train
-StageRecord the cost step reads to `.journey/runs/stages/`.
+StageRecord the cost step reads to `.journey/runs/stages/`. finetune/run.py has the same shape.
 
 The instruction stage is a full fine-tune, run by the `InstructionStage` the caller passes in
 (`journey train` passes `journey.finetune.finetune`): train and finetune are one layer and
@@ -91,9 +91,19 @@ class TrainReport:
     output: Path
     run_dir: Path
 
+    def summary(self) -> str:
+        """The one line `journey train` prints."""
+        perplexity = f"{self.val_perplexity:.2f}" if self.val_perplexity is not None else "n/a"
+        return (
+            f"Trained {self.preset} ({self.parameters:,} parameters): {self.steps} steps, "
+            f"{self.tokens:,} tokens, {self.tokens_per_second:,.0f} tokens/s, MFU {self.mfu:.1%} of a measured "
+            f"{self.peak_flops / 1e9:,.0f} GFLOP/s ({self.precision}), validation perplexity {perplexity}, "
+            f"{self.seconds:.0f} s."
+        )
+
 
 @dataclass
-class Setup:
+class Prepared:
     """Everything `fit()` needs, prepared from the workspace."""
 
     settings: TrainSettings
@@ -126,8 +136,8 @@ def train(
     """
     started = time.perf_counter()
     overrides = {"preset": preset, "max_steps": max_steps, "instruction_steps": instruction_steps}
-    run = setup(workspace, with_overrides(workspace.settings.train, what="training", **overrides), resume=resume)
-    return main(
+    run = prepare(workspace, with_overrides(workspace.settings.train, what="training", **overrides), resume=resume)
+    return fit_and_save(
         workspace,
         run,
         resume=resume,
@@ -138,7 +148,7 @@ def train(
     )
 
 
-def setup(workspace: Workspace, settings: TrainSettings, *, resume: bool) -> Setup:
+def prepare(workspace: Workspace, settings: TrainSettings, *, resume: bool) -> Prepared:
     """Read the corpus, get the tokenizer, pack the data and build the model (randomly initialised)."""
     state = process_state()
     state_dir = workspace.checkpoints_dir / STATE_NAME
@@ -161,7 +171,7 @@ def setup(workspace: Workspace, settings: TrainSettings, *, resume: bool) -> Set
     config = llama_config(dims, tokenizer)
     torch.manual_seed(settings.seed)
     model = LlamaForCausalLM(config)
-    return Setup(
+    return Prepared(
         settings=settings,
         state_dir=state_dir,
         corpus=corpus,
@@ -175,9 +185,9 @@ def setup(workspace: Workspace, settings: TrainSettings, *, resume: bool) -> Set
     )
 
 
-def main(
+def fit_and_save(
     workspace: Workspace,
-    run: Setup,
+    run: Prepared,
     *,
     resume: bool,
     progress: bool,
@@ -285,7 +295,7 @@ def _check_resumable(state_dir: Path, dims: ModelDims) -> None:
 
 def _register(
     workspace: Workspace,
-    run: Setup,
+    run: Prepared,
     report: TrainReport,
     state: PartialState,
     instruction_stage: InstructionStage | None,
@@ -326,7 +336,7 @@ def _register(
     return steps
 
 
-def _write_run(report: TrainReport, run: Setup, per_token: float) -> None:
+def _write_run(report: TrainReport, run: Prepared, per_token: float) -> None:
     """run.json (the run's summary for users) beside the loss curve and the samples."""
     summary = {
         **asdict(report),
