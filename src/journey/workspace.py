@@ -388,8 +388,8 @@ S = TypeVar("S", bound=Section)
 def with_overrides(section: S, *, what: str = "journey.toml", **overrides: object) -> S:
     """`section` (e.g. the [finetune] settings) with the given non-None values on top, validated as a whole.
 
-    A bad value is one UserError sentence naming each key and why, e.g. "Invalid fine-tuning option:
-    method: Input should be 'lora' or 'full'" (`what` is the "fine-tuning"), as journey.toml's own are.
+    A bad value is one UserError sentence naming each key and why, as journey.toml's own are: with
+    `what="fine-tuning"`, "Invalid fine-tuning option: method: Input should be 'lora' or 'full'".
     """
     values = section.model_dump() | {key: value for key, value in overrides.items() if value is not None}
     try:
