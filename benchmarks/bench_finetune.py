@@ -1,17 +1,32 @@
-"""Fine-tuning throughput: `journey finetune` vs a plain transformers Trainer + PEFT baseline, same data and steps.
+"""Fine-tuning throughput: `journey finetune` vs TRL's SFTTrainer and a plain transformers Trainer + PEFT.
 
-Both fine-tune SmolLM2-135M-Instruct with the same LoRA (rank, alpha, targets, no dropout)
-on the demo company's tickets — the same conversations, with the same retrieved context
-mixed in (augmentation-aware), the same chat template and assistant-only labels — for the
-same number of optimizer steps of about the same number of conversations.
+All fine-tune SmolLM2-135M-Instruct with the same LoRA (rank, alpha, targets, no dropout)
+on the demo company's tickets — the same encoded conversations (journey's `setup()`: the
+same retrieved context mixed in, augmentation-aware; the base model's own chat template;
+labels on assistant tokens only, end-of-turn included) — for the same number of optimizer
+steps of about the same number of tokens.
 
 - ours: `finetune()` — conversations packed into rows (padding-free, block-diagonal
-  attention), bf16 autocast over a bf16 frozen base, LM head only where a label is learnt;
-- ours-fp32: the same in float32, for loss parity;
+  attention), LM head only where a label is learnt, in the precision `auto` picks here
+  (models/precision.py: bf16 where the hardware executes it natively, else float32);
+- ours-fp32: the same forced to float32, for loss parity — skipped (and said why) where
+  `auto` already is float32;
+- trl: TRL's `SFTTrainer` configured as journey trains: the same examples (pre-tokenized
+  with their assistant-only labels, so TRL's `assistant_only_loss`, which needs
+  `{% generation %}` markers SmolLM2's template lacks, is not needed), `packing=True` with
+  `packing_strategy="bfd"` and `padding_free=True` at journey's row length, one packed row
+  per micro-batch and journey's rows per step, a `peft_config` with the same LoRA, cosine
+  schedule with the same warm-up, no gradient checkpointing, and the same `auto` precision;
 - baseline: `Trainer` + `get_peft_model`, batches padded to the longest, float32.
 
-Throughput counts real (non-padding) tokens per second of the optimizer steps. Each
-variant runs in its own process, so peak memory (max RSS) is its own.
+There is no forced-bf16 variant: where bf16 is native, `ours` runs it; where it is not
+(AVX2-only CPUs) a bf16 matmul is ~20-90x slower than fp32, and no one would train so.
+
+Throughput counts real (non-padding) tokens per second of the optimizer steps, for every
+variant: journey's loop counts them; for the Trainers, the micro-batches' attention masks
+(or, padding-free, their tokens) from the first step to the last. Each variant runs in its
+own process, so peak memory (max RSS) is its own. The table ends with ours / trl and
+ours / baseline.
 
     .venv/bin/python benchmarks/bench_finetune.py [--steps 8] [--batch-tokens 2048] [--workspace DIR]
 """
@@ -32,20 +47,34 @@ from pathlib import Path
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")  # as the CLI does: before torch loads
 import torch
 
-from journey.workspace import Workspace
+from journey.workspace import FinetuneSettings, Workspace
 
-VARIANTS = ("ours", "ours-fp32", "baseline")
-
-
-def settings_for(workspace: Workspace, args: argparse.Namespace, *, bf16: bool):
-    from journey.finetune.run import with_overrides
-
-    return with_overrides(
-        workspace.settings.finetune, batch_tokens=args.batch_tokens, eval_every=10**6, bf16=bf16, max_steps=args.steps
-    )
+VARIANTS = ("ours", "ours-fp32", "trl", "baseline")
 
 
-def ours(workspace: Workspace, args: argparse.Namespace, *, bf16: bool) -> dict:
+def device_type() -> str:
+    return "cuda" if torch.cuda.is_available() else "cpu"  # where finetune() and the Trainers run
+
+
+def native_precision():
+    """What `auto` picks for fine-tuning on this machine (bf16 only where it is executed natively)."""
+    from journey.models.precision import choose_precision
+
+    return choose_precision("auto", device_type(), job="fine-tuning")
+
+
+def skip_reason(variant: str) -> str | None:
+    if variant == "ours-fp32" and not native_precision().bf16:
+        return f"ours already runs float32 here: auto chose {native_precision()}"
+    return None
+
+
+def settings_for(workspace: Workspace, args: argparse.Namespace, *, bf16: bool | str) -> FinetuneSettings:
+    overrides = {"batch_tokens": args.batch_tokens, "eval_every": 10**6, "bf16": bf16, "max_steps": args.steps}
+    return FinetuneSettings.model_validate(workspace.settings.finetune.model_dump() | overrides)
+
+
+def ours(workspace: Workspace, args: argparse.Namespace, *, bf16: bool | str) -> dict:
     from journey.finetune import finetune
 
     output = Path(tempfile.mkdtemp()) / "adapter"
@@ -53,6 +82,7 @@ def ours(workspace: Workspace, args: argparse.Namespace, *, bf16: bool) -> dict:
     with (report.run_dir / "loss.csv").open(encoding="utf-8") as handle:
         last = list(csv.DictReader(handle))[-1]  # the loop's rate after the last step, before validation
     return {
+        "precision": "bfloat16" if report.precision.startswith("bfloat16") else "float32",
         "tokens_per_s": float(last["tokens_per_s"]),
         "tokens_per_step": report.tokens / report.steps,
         "train_loss": report.train_loss,
@@ -60,34 +90,128 @@ def ours(workspace: Workspace, args: argparse.Namespace, *, bf16: bool) -> dict:
     }
 
 
+def prepared(workspace: Workspace, settings: FinetuneSettings):
+    """journey's examples (the same for every variant), its row length and precision; its own model let go."""
+    from journey.finetune.run import setup
+
+    output = Path(tempfile.mkdtemp()) / "bench"
+    run = setup(workspace, settings, base=workspace.settings.model.base, output=output, resume=False, progress=False)
+    del run.model
+    return run
+
+
+def rows_per_step(settings: FinetuneSettings, seq_len: int) -> int:
+    """Packed rows in one of journey's optimizer steps, as finetune's fit_and_save counts them (at least one)."""
+    return max(1, round(settings.batch_tokens / seq_len))
+
+
+def lora_config(settings: FinetuneSettings):
+    from peft import LoraConfig
+
+    return LoraConfig(
+        r=settings.lora_r,
+        lora_alpha=settings.lora_alpha,
+        lora_dropout=settings.lora_dropout,
+        target_modules=settings.target_modules,
+        task_type="CAUSAL_LM",
+    )
+
+
+def measured_trainer(trainer_class):
+    """`trainer_class` that counts the real tokens of its micro-batches and times its optimizer steps."""
+    from transformers import TrainerCallback
+
+    class Clock(TrainerCallback):
+        start = end = 0.0
+
+        def on_train_begin(self, *args, **kwargs) -> None:  # after the optimizer is built, as journey's loop starts
+            self.start = time.perf_counter()
+
+        def on_step_end(self, *args, **kwargs) -> None:
+            self.end = time.perf_counter()
+
+    class Measured(trainer_class):
+        def __init__(self, *args, **kwargs) -> None:
+            super().__init__(*args, **kwargs)
+            self.real_tokens = 0
+            self.clock = Clock()
+            self.add_callback(self.clock)
+
+        def training_step(self, model, inputs, num_items_in_batch=None):
+            mask = inputs.get("attention_mask")
+            self.real_tokens += int(mask.sum()) if mask is not None else inputs["input_ids"].numel()  # padding-free
+            return super().training_step(model, inputs, num_items_in_batch)
+
+        def measurements(self, steps: int) -> dict:
+            losses = [entry["loss"] for entry in self.state.log_history if "loss" in entry]
+            return {
+                "tokens_per_s": self.real_tokens / (self.clock.end - self.clock.start),
+                "tokens_per_step": self.real_tokens / steps,
+                "train_loss": losses[-1],
+                "val_loss": None,
+            }
+
+    return Measured
+
+
+def trl_sft(workspace: Workspace, args: argparse.Namespace) -> dict:
+    """TRL's SFTTrainer on journey's examples: BFD packing, padding-free, the same LoRA and `auto` precision."""
+    from datasets import Dataset
+    from transformers import AutoModelForCausalLM
+    from trl import SFTConfig, SFTTrainer
+
+    from journey.models.loading import resolve_base
+
+    settings = settings_for(workspace, args, bf16="auto")
+    run = prepared(workspace, settings)
+    dtype = torch.bfloat16 if run.precision.bf16 else torch.float32  # a frozen bf16 base under LoRA, as journey
+    trainer = measured_trainer(SFTTrainer)(
+        model=AutoModelForCausalLM.from_pretrained(resolve_base(run.base), dtype=dtype),
+        args=SFTConfig(
+            output_dir=tempfile.mkdtemp(),
+            max_steps=args.steps,
+            max_length=run.seq_len,
+            packing=True,
+            packing_strategy="bfd",
+            padding_free=True,
+            per_device_train_batch_size=1,  # one packed row a micro-batch, as journey
+            gradient_accumulation_steps=rows_per_step(settings, run.seq_len),
+            learning_rate=settings.learning_rate,
+            lr_scheduler_type="cosine",
+            warmup_steps=round(settings.warmup_fraction * args.steps),
+            activation_checkpointing=False,  # TRL turns it on by default; journey does not recompute activations
+            bf16=run.precision.bf16,
+            logging_steps=1,
+            save_strategy="no",
+            report_to=[],
+            seed=settings.seed,
+            disable_tqdm=True,
+        ),
+        train_dataset=Dataset.from_list([{"input_ids": e.input_ids, "labels": e.labels} for e in run.train]),
+        processing_class=run.tokenizer,
+        peft_config=lora_config(settings),
+    )
+    trainer.train()
+    return {"precision": run.precision.dtype} | trainer.measurements(args.steps)
+
+
 def baseline(workspace: Workspace, args: argparse.Namespace) -> dict:
     """transformers Trainer + PEFT on the same encoded conversations, padded to the longest, fp32."""
-    from peft import LoraConfig, get_peft_model
+    from peft import get_peft_model
     from transformers import AutoModelForCausalLM, Trainer, TrainingArguments
 
     from journey.finetune.encode import IGNORE
-    from journey.finetune.run import setup
     from journey.models.loading import resolve_base
 
     settings = settings_for(workspace, args, bf16=False)
-    base = workspace.settings.model.base
-    output = Path(tempfile.mkdtemp()) / "bench-baseline"
-    run = setup(workspace, settings, base=base, output=output, resume=False, progress=False)  # the same examples
-    del run.model
+    run = prepared(workspace, settings)
     model = get_peft_model(
-        AutoModelForCausalLM.from_pretrained(resolve_base(base), dtype=torch.float32),
-        LoraConfig(
-            r=settings.lora_r,
-            lora_alpha=settings.lora_alpha,
-            lora_dropout=settings.lora_dropout,
-            target_modules=settings.target_modules,
-            task_type="CAUSAL_LM",
-        ),
+        AutoModelForCausalLM.from_pretrained(resolve_base(run.base), dtype=torch.float32), lora_config(settings)
     )
     mean_length = sum(len(e.input_ids) for e in run.train) / len(run.train)
-    per_step = max(1, round(settings.batch_tokens * 0.99 / mean_length))  # conversations in one of our steps
+    step_tokens = rows_per_step(settings, run.seq_len) * run.seq_len * 0.99  # journey's rows are ~99% full
+    per_step = max(1, round(step_tokens / mean_length))  # conversations in one of journey's steps
     micro = next(m for m in (4, 3, 2, 1) if per_step % m == 0)
-    counted = {"real": 0}
 
     def pad_to_longest(rows: list[dict]) -> dict[str, torch.Tensor]:
         width = max(len(r["input_ids"]) for r in rows)
@@ -101,10 +225,9 @@ def baseline(workspace: Workspace, args: argparse.Namespace) -> dict:
             batch["input_ids"][i, :n] = torch.tensor(row["input_ids"])
             batch["attention_mask"][i, :n] = 1
             batch["labels"][i, :n] = torch.tensor(row["labels"])
-        counted["real"] += int(batch["attention_mask"].sum())
         return batch
 
-    trainer = Trainer(
+    trainer = measured_trainer(Trainer)(
         model=model,
         args=TrainingArguments(
             output_dir=tempfile.mkdtemp(),
@@ -124,14 +247,8 @@ def baseline(workspace: Workspace, args: argparse.Namespace) -> dict:
         train_dataset=[{"input_ids": e.input_ids, "labels": e.labels} for e in run.train],
         data_collator=pad_to_longest,
     )
-    start = time.perf_counter()
     trainer.train()
-    return {
-        "tokens_per_s": counted["real"] / (time.perf_counter() - start),
-        "tokens_per_step": counted["real"] / args.steps,
-        "train_loss": trainer.state.log_history[-2]["loss"],
-        "val_loss": None,
-    }
+    return {"precision": "float32"} | trainer.measurements(args.steps)
 
 
 def run_variant(variant: str, workspace_dir: Path, args: argparse.Namespace) -> dict:
@@ -139,7 +256,12 @@ def run_variant(variant: str, workspace_dir: Path, args: argparse.Namespace) -> 
     if args.threads:
         torch.set_num_threads(args.threads)
     start = time.perf_counter()
-    measured = baseline(workspace, args) if variant == "baseline" else ours(workspace, args, bf16=variant == "ours")
+    if variant == "trl":
+        measured = trl_sft(workspace, args)
+    elif variant == "baseline":
+        measured = baseline(workspace, args)
+    else:
+        measured = ours(workspace, args, bf16=False if variant == "ours-fp32" else "auto")
     measured["wall_s"] = time.perf_counter() - start
     measured["peak_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     return measured
@@ -162,6 +284,12 @@ def prepare_workspace(directory: Path) -> Path:
     return directory
 
 
+def ratio(results: dict[str, dict], ours: str, other: str) -> str:
+    if ours not in results or other not in results:
+        return "not measured"
+    return f"{results[ours]['tokens_per_s'] / results[other]['tokens_per_s']:.2f}x"
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--steps", type=int, default=8, help="optimizer steps per variant")
@@ -174,9 +302,13 @@ def main() -> None:
         print(json.dumps(run_variant(args.variant, args.workspace, args)))
         return
 
+    print(f"precision: auto picks {native_precision()} for fine-tuning on {device_type()}", flush=True)
     directory = prepare_workspace(args.workspace or Path(tempfile.mkdtemp()) / "demo")
     results = {}
     for variant in VARIANTS:
+        if reason := skip_reason(variant):
+            print(f"{variant} skipped: {reason}", flush=True)
+            continue
         command = [sys.executable, __file__, "--variant", variant, "--workspace", str(directory)]
         command += [
             "--steps",
@@ -186,21 +318,25 @@ def main() -> None:
             "--threads",
             str(args.threads),
         ]
-        done = subprocess.run(command, capture_output=True, text=True, check=True)
+        done = subprocess.run(command, capture_output=True, text=True, check=False)
+        if done.returncode != 0:
+            sys.exit(f"{variant} failed:\n{done.stderr[-4000:]}")
         results[variant] = json.loads(done.stdout.strip().splitlines()[-1])
         print(variant, json.dumps(results[variant]), flush=True)
 
-    ratio = results["ours"]["tokens_per_s"] / results["baseline"]["tokens_per_s"]
-    parity = abs(results["ours"]["val_loss"] - results["ours-fp32"]["val_loss"])
-    print(f"\n{'variant':<10} {'real tok/s':>10} {'tok/step':>8} {'train loss':>10} {'val loss':>9} {'peak MB':>8}")
+    header = f"{'variant':<10} {'precision':<9} {'real tok/s':>10} {'tok/step':>8} {'train loss':>10} {'val loss':>9}"
+    print(f"\n{header} {'peak MB':>8}")
     for name, r in results.items():
         val = f"{r['val_loss']:.4f}" if r["val_loss"] is not None else "-"
         print(
-            f"{name:<10} {r['tokens_per_s']:>10.1f} {r['tokens_per_step']:>8.0f} {r['train_loss']:>10.4f} {val:>9} "
-            f"{r['peak_rss_mb']:>8.0f}"
+            f"{name:<10} {r['precision']:<9} {r['tokens_per_s']:>10.1f} {r['tokens_per_step']:>8.0f} "
+            f"{r['train_loss']:>10.4f} {val:>9} {r['peak_rss_mb']:>8.0f}"
         )
-    print(f"\nthroughput ours / baseline: {ratio:.2f}x  (target >= 1.5)")
-    print(f"loss parity, validation loss bf16 vs fp32: |diff| = {parity:.4f}")
+    print(f"\nthroughput (real tokens/s) ours / trl: {ratio(results, 'ours', 'trl')}")
+    print(f"throughput (real tokens/s) ours / baseline: {ratio(results, 'ours', 'baseline')}  (target >= 1.5)")
+    if "ours-fp32" in results and None not in (results["ours"]["val_loss"], results["ours-fp32"]["val_loss"]):
+        parity = abs(results["ours"]["val_loss"] - results["ours-fp32"]["val_loss"])
+        print(f"loss parity, validation loss {results['ours']['precision']} vs float32: |diff| = {parity:.4f}")
 
 
 if __name__ == "__main__":
