@@ -1,7 +1,7 @@
 """Fine-tuning throughput: `journey finetune` vs TRL's SFTTrainer and a plain transformers Trainer + PEFT.
 
 All fine-tune SmolLM2-135M-Instruct with the same LoRA (rank, alpha, targets, no dropout)
-on the demo company's tickets — the same encoded conversations (journey's `setup()`: the
+on the demo company's tickets — the same encoded conversations (journey's `prepare()`: the
 same retrieved context mixed in, augmentation-aware; the base model's own chat template;
 labels on assistant tokens only, end-of-turn included) — for the same number of optimizer
 steps of about the same number of tokens.
@@ -92,10 +92,10 @@ def ours(workspace: Workspace, args: argparse.Namespace, *, bf16: bool | str) ->
 
 def prepared(workspace: Workspace, settings: FinetuneSettings):
     """journey's examples (the same for every variant), its row length and precision; its own model let go."""
-    from journey.finetune.run import setup
+    from journey.finetune.run import prepare
 
     output = Path(tempfile.mkdtemp()) / "bench"
-    run = setup(workspace, settings, base=workspace.settings.model.base, output=output, resume=False, progress=False)
+    run = prepare(workspace, settings, base=workspace.settings.model.base, output=output, resume=False, progress=False)
     del run.model
     return run
 
