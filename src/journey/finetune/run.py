@@ -213,9 +213,6 @@ def prepare(
     )
 
 
-setup = prepare  # the name benchmarks/bench_finetune.py still imports
-
-
 def fit_and_save(
     workspace: Workspace, run: Prepared, *, resume: bool, progress: bool, started: float, budget_s: float | None = None
 ) -> FinetuneReport:
