@@ -8,8 +8,9 @@ from pathlib import Path
 import pytest
 
 from journey.errors import UserError
-from journey.knowledge import Knowledge, build_index, index, watch
+from journey.knowledge import Knowledge, build_index, index
 from journey.knowledge.embeddings import load_encoder
+from journey.knowledge.watch import watch
 from journey.records import stage_records
 from journey.workspace import Workspace
 from knowledge_workspace import BAD_FILES, GOOD_DOCUMENTS, PRODUCTS, make_workspace, sql
