@@ -167,6 +167,8 @@ def test_importing_the_cli_loads_no_heavy_library() -> None:
         ("ask hi --setup magic", "Unknown set-up 'magic'"),
         ("merge out", "No adapter in"),
         ("search q", "No knowledge index in"),
+        ("train", "No training corpus"),
+        ("finetune", "No fine-tuning data"),
         *((f"{verb} -w missing", "does not exist") for verb in ("search q", "index", "serve", "train", "finetune")),
     ],
 )

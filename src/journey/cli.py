@@ -202,7 +202,10 @@ def train(
     workspace: WorkspaceOption = None,
 ) -> None:
     """Train a tokenizer and a small Llama model from scratch on data/corpus/ for the scratch set-up."""
-    ws = _workspace(workspace)  # before torch loads: a missing workspace is said at once
+    ws = _workspace(workspace)  # before torch loads: a missing workspace or corpus is said at once
+    from journey.train.corpus import check_corpus
+
+    check_corpus(ws)
     from journey.train import train as run_training
     from journey.training.loop import process_state
 
@@ -400,7 +403,11 @@ def finetune(
     workspace: WorkspaceOption = None,
 ) -> None:
     """Fine-tune the base model on data/tickets.jsonl (loss on assistant replies) for the finetuned set-ups."""
-    ws = _workspace(workspace)  # before torch loads: a missing workspace is said at once
+    ws = _workspace(workspace)  # before torch loads: a missing workspace or unusable tickets file is said at once
+    from journey.assistant.prompts import system_prompt
+    from journey.training.tickets import read_tickets
+
+    read_tickets(ws.tickets_path, system_prompt(ws.settings))
     from journey.finetune import finetune as run_finetune
     from journey.training.loop import process_state
     from journey.workspace import with_overrides

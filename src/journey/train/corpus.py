@@ -37,6 +37,7 @@ def load_corpus(workspace: Workspace) -> Corpus:
     """Read the corpus folder, then knowledge and tickets if the settings include them."""
     settings = workspace.settings.train
     corpus = Corpus()
+    check_corpus(workspace)
     _add_text_files(workspace.corpus_dir, workspace.root, corpus)
     if settings.include_knowledge and workspace.knowledge_dir.is_dir():
         _add_knowledge(workspace.knowledge_dir, workspace.root, corpus)
@@ -53,10 +54,15 @@ def load_corpus(workspace: Workspace) -> Corpus:
     return corpus
 
 
+def check_corpus(workspace: Workspace) -> None:
+    """The sentence for a workspace with no corpus folder (cheap: the CLI says it before torch loads)."""
+    if not workspace.corpus_dir.is_dir():
+        shown = _shown(workspace.corpus_dir, workspace.root)
+        raise UserError(f"No training corpus: {shown}/ does not exist. Put plain-text .txt files there (a few MB).")
+
+
 def _add_text_files(folder: Path, root: Path, corpus: Corpus) -> None:
     shown = _shown(folder, root)
-    if not folder.is_dir():
-        raise UserError(f"No training corpus: {shown}/ does not exist. Put plain-text .txt files there (a few MB).")
     for path in visible_paths(folder, "*.txt"):  # hidden ones (.git/, ._notes.txt) are not training text
         if not path.is_file():  # a folder named notes.txt, a broken link, a socket
             corpus.skipped.append(f"{_shown(path, root)}: not a file")
