@@ -191,6 +191,7 @@ def test_cli_reports_a_missing_corpus_without_a_traceback(
     from journey.cli import main
 
     (tmp_path / "journey.toml").write_text(TRAIN_TOML, encoding="utf-8")
+    (tmp_path / "data" / "corpus").mkdir(parents=True)  # the verb checks it before torch loads
     monkeypatch.setattr(sys, "argv", ["journey", "train", "-w", str(tmp_path)])
     with pytest.raises(SystemExit) as exit_:
         main()
@@ -213,6 +214,7 @@ def test_journey_train_gives_train_the_fine_tuning_run_as_its_instruction_stage(
     monkeypatch.setattr("journey.train.train", pretrain_then_stop)
     monkeypatch.setattr("journey.finetune.finetune", lambda workspace, **options: calls.append(options))
     (tmp_path / "journey.toml").write_text(TRAIN_TOML, encoding="utf-8")
+    (tmp_path / "data" / "corpus").mkdir(parents=True)  # the verb checks it before torch loads
     monkeypatch.setattr(sys, "argv", ["journey", "train", "-w", str(tmp_path)])
     with pytest.raises(SystemExit) as exit_:
         main()
