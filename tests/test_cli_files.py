@@ -4,30 +4,19 @@ sentence naming the file, `init` into an unwritable place is one sentence, odd c
 from __future__ import annotations
 
 import json
-import sys
 from pathlib import Path
 
 import pytest
 from peft import LoraConfig, get_peft_model
 from transformers import AutoModelForCausalLM
 
-from journey.cli import main
+from cli_runner import run_main
 from journey.errors import UserError
 from journey.io import check_output_folder
 from journey.models.adapters import TRAINING_INFO
 from journey.train.corpus import load_corpus
 from journey.training.output import save_model_folder
 from journey.workspace import Workspace
-
-
-def run_main(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str]:
-    monkeypatch.setattr(sys, "argv", ["journey", *args])
-    with pytest.raises(SystemExit) as exit_:
-        main()
-    captured = capsys.readouterr()
-    output = captured.out + captured.err
-    assert "Traceback" not in output
-    return exit_.value.code, " ".join(output.split())
 
 
 def snapshot(root: Path) -> dict[str, bytes]:

@@ -3,23 +3,13 @@
 from __future__ import annotations
 
 import json
-import sys
 from pathlib import Path
 
 import pytest
 
+from cli_runner import run_main
 from journey.assistant.pipeline import Assistant
-from journey.cli import interrupted_message, main
-
-
-def run_main(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str]:
-    monkeypatch.setattr(sys, "argv", ["journey", *args])
-    with pytest.raises(SystemExit) as exit_:
-        main()
-    captured = capsys.readouterr()
-    output = captured.out + captured.err
-    assert "Traceback" not in output
-    return exit_.value.code, " ".join(output.split())
+from journey.cli import interrupted_message
 
 
 def ctrl_c(*args, **kwargs):
@@ -40,6 +30,9 @@ def test_ctrl_c_in_a_verb_exits_130_and_says_how_to_resume(
 ) -> None:
     monkeypatch.setattr(target, ctrl_c)
     monkeypatch.chdir(tiny_workspace)
+    (tiny_workspace / "data" / "corpus").mkdir(parents=True)  # the verbs check their data before torch loads
+    ticket = {"messages": [{"role": "user", "content": "Hi"}, {"role": "assistant", "content": "Hello!"}]}
+    (tiny_workspace / "data" / "tickets.jsonl").write_text(json.dumps(ticket) + "\n", encoding="utf-8")
     code, said = run_main(monkeypatch, capsys, *args)
     assert code == 130 and message in said
     assert said.startswith("Interrupted")

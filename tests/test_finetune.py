@@ -100,6 +100,7 @@ def test_the_adapter_is_saved_with_its_provenance_and_loads_in_plain_peft(traine
     run = json.loads((report.run_dir / "run.json").read_text())
     assert run["tokens"] == report.tokens and run["seconds"] > 0 and run["parameters"] > run["trainable_parameters"]
     assert run["flops"] == 6 * run["parameters"] * run["tokens"]
+    assert run["kind"] == "finetune"  # every run folder says what it is, as evaluation runs do
     record = stage_records(workspace)["finetune"]  # what `journey cost` and the demo read
     assert (record.seconds, record.tokens, record.flops) == (report.seconds, report.tokens, report.flops)
     assert record.run == report.run_dir.name and record.settings["max_steps"] == 80 and not record.budget_limited

@@ -124,6 +124,7 @@ def test_quick_run_and_instruction_stage_write_a_model_the_assistant_answers_wit
     assert report.val_perplexity is not None and report.val_perplexity > 1
     assert report.not_utf8_files == ["data/corpus/legacy.txt"]
     summary = json.loads((report.run_dir / "run.json").read_text())
+    assert summary["kind"] == "train"
     peak = summary["measured_peak_flops"][report.precision.split(" ")[0]]  # the peak of the precision trained in
     assert report.mfu == pytest.approx(report.tokens_per_second * summary["flops_per_token"] / peak)
     assert summary["parameters"] == report.parameters and summary["measured_peak_flops"]["float32"] == 1e11
@@ -191,7 +192,6 @@ def test_cli_reports_a_missing_corpus_without_a_traceback(
     from journey.cli import main
 
     (tmp_path / "journey.toml").write_text(TRAIN_TOML, encoding="utf-8")
-    (tmp_path / "data" / "corpus").mkdir(parents=True)  # the verb checks it before torch loads
     monkeypatch.setattr(sys, "argv", ["journey", "train", "-w", str(tmp_path)])
     with pytest.raises(SystemExit) as exit_:
         main()

@@ -409,4 +409,6 @@ def _write_run(report: FinetuneReport, run: Prepared) -> None:
         "data_sha256": run.tickets.sha256,
         "settings": run.settings.model_dump(),
     }
-    write_run_summary(report.run_dir, summary, copies=[run.state_dir / "loss.csv", run.state_dir / "loss.png"])
+    write_run_summary(
+        report.run_dir, "finetune", summary, copies=[run.state_dir / "loss.csv", run.state_dir / "loss.png"]
+    )

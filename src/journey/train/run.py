@@ -348,4 +348,4 @@ def _write_run(report: TrainReport, run: Prepared, per_token: float) -> None:
         "settings": run.settings.model_dump(),
     }
     copies = [run.state_dir / name for name in ("loss.csv", "loss.png", SampleWriter.FILE)]
-    write_run_summary(report.run_dir, summary, copies=copies)
+    write_run_summary(report.run_dir, "train", summary, copies=copies)

@@ -52,10 +52,14 @@ def new_run_dir(workspace: Workspace, command: str) -> Path:
     return workspace.runs_dir / time.strftime(f"{command}-%Y%m%d-%H%M%S")
 
 
-def write_run_summary(run_dir: Path, summary: dict[str, Any], *, copies: Iterable[Path]) -> None:
-    """`run.json` (the run's summary for users) in `run_dir`, beside copies of the files in `copies` that exist."""
+def write_run_summary(run_dir: Path, kind: str, summary: dict[str, Any], *, copies: Iterable[Path]) -> None:
+    """`run.json` (the run's summary for users) in `run_dir`, beside copies of the files in `copies` that exist.
+
+    `kind` ("finetune", "train") leads the summary, as "evaluate" leads an evaluation run's: every run
+    folder under .journey/runs/ says what it is the same way.
+    """
     run_dir.mkdir(parents=True, exist_ok=True)
     for path in copies:
         if path.is_file():
             shutil.copy2(path, run_dir / path.name)
-    atomic_write_json(run_dir / RUN_SUMMARY, summary)
+    atomic_write_json(run_dir / RUN_SUMMARY, {"kind": kind, **summary})
