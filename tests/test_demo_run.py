@@ -13,6 +13,14 @@ from journey.records import StageRecord, write_stage_record
 from journey.workspace import Workspace
 
 
+@pytest.fixture
+def commands(monkeypatch: pytest.MonkeyPatch) -> list[list[str]]:
+    """The commands the demo runs, recorded instead of run (each succeeds)."""
+    run: list[list[str]] = []
+    monkeypatch.setattr(demo_run.subprocess, "run", lambda cmd, check: run.append(cmd) or _done(cmd))
+    return run
+
+
 def test_a_slower_evaluation_leaves_the_training_stages_less_time() -> None:
     fast, slow = Budget(25 * 60), Budget(25 * 60)
     fast.evaluation_s, slow.evaluation_s = 60, 360
@@ -23,10 +31,8 @@ def test_a_slower_evaluation_leaves_the_training_stages_less_time() -> None:
 
 
 def test_each_training_stage_runs_with_its_share_as_time_budget(
-    tiny_workspace: Path, monkeypatch: pytest.MonkeyPatch
+    tiny_workspace: Path, commands: list[list[str]]
 ) -> None:
-    commands: list[list[str]] = []
-    monkeypatch.setattr(demo_run.subprocess, "run", lambda cmd, check: commands.append(cmd) or _done(cmd))
     workspace, budget = Workspace.load(tiny_workspace), Budget(10 * 60)
     budget.evaluation_s = 100
     console = demo_run.Console(record=True)
@@ -41,10 +47,8 @@ def test_each_training_stage_runs_with_its_share_as_time_budget(
 
 
 def test_a_model_made_with_this_plan_is_reused_from_its_stage_record(
-    tiny_workspace: Path, monkeypatch: pytest.MonkeyPatch
+    tiny_workspace: Path, commands: list[list[str]]
 ) -> None:
-    commands: list[list[str]] = []
-    monkeypatch.setattr(demo_run.subprocess, "run", lambda cmd, check: commands.append(cmd) or _done(cmd))
     workspace, budget = Workspace.load(tiny_workspace), Budget(10 * 60)
     workspace.adapter_dir.mkdir(parents=True)
     made = StageRecord(

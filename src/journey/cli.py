@@ -403,11 +403,10 @@ def finetune(
     workspace: WorkspaceOption = None,
 ) -> None:
     """Fine-tune the base model on data/tickets.jsonl (loss on assistant replies) for the finetuned set-ups."""
-    ws = _workspace(workspace)  # before torch loads: a missing workspace or unusable tickets file is said at once
-    from journey.assistant.prompts import system_prompt
-    from journey.training.tickets import read_tickets
+    ws = _workspace(workspace)  # before torch loads: a missing workspace or tickets file is said at once
+    from journey.training.tickets import check_tickets
 
-    read_tickets(ws.tickets_path, system_prompt(ws.settings))
+    check_tickets(ws.tickets_path)
     from journey.finetune import finetune as run_finetune
     from journey.training.loop import process_state
     from journey.workspace import with_overrides

@@ -38,10 +38,15 @@ class Tickets:
     sha256: str
 
 
-def read_tickets(path: Path, system_prompt: str) -> Tickets:
-    """Read and validate `path`; raise a clear error when nothing is left to train on."""
+def check_tickets(path: Path) -> None:
+    """The sentence for a missing tickets file (cheap: the CLI says it before torch loads)."""
     if not path.is_file():
         raise UserError(f"No fine-tuning data: {path} does not exist (one conversation a line, OpenAI chat format).")
+
+
+def read_tickets(path: Path, system_prompt: str) -> Tickets:
+    """Read and validate `path`; raise a clear error when nothing is left to train on."""
+    check_tickets(path)
     tickets, skipped = [], []
     for item in read_jsonl(path):
         if isinstance(item, JsonlProblem):
