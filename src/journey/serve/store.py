@@ -72,7 +72,7 @@ class Conversation(Base):
     status: Mapped[str] = mapped_column(String(16), default="bot", index=True)
     agent: Mapped[str | None] = mapped_column(String(120))
     identity: Mapped[dict[str, Any] | None]  # the customer's verified identity fields (serve/identity.py)
-    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
@@ -101,6 +101,7 @@ class Handover(Base):
     claimed_at: Mapped[datetime | None]
     closed_at: Mapped[datetime | None]
     outcome: Mapped[str | None] = mapped_column(String(16))  # resolved | handed_back
+    team: Mapped[str | None] = mapped_column(String(64))  # the escalation team the hand-over names
 
 
 class AgentAction(Base):
@@ -112,6 +113,33 @@ class AgentAction(Base):
     agent: Mapped[str] = mapped_column(String(120))
     action: Mapped[str] = mapped_column(String(16))  # claim | reply | resolve | handback
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class AnswerRating(Base):
+    """A customer's thumb on one bot answer; rating again replaces it (the last rating counts)."""
+
+    __tablename__ = "answer_ratings"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    conversation_id: Mapped[str] = mapped_column(ForeignKey("conversations.id"), index=True)
+    message_id: Mapped[int] = mapped_column(ForeignKey("messages.id"), unique=True)
+    value: Mapped[int] = mapped_column(Integer)  # +1 thumbs up, -1 thumbs down
+    comment: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class Satisfaction(Base):
+    """A customer's 1-5 satisfaction score for a resolved conversation; the last one counts."""
+
+    __tablename__ = "satisfaction"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    conversation_id: Mapped[str] = mapped_column(ForeignKey("conversations.id"), unique=True)
+    score: Mapped[int] = mapped_column(Integer)
+    comment: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
 @dataclass(frozen=True)
