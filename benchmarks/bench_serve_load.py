@@ -53,11 +53,12 @@ def free_port() -> int:
         return probe.getsockname()[1]
 
 
-def make_workspace(root: Path, customers: int) -> Path:
+def make_workspace(root: Path, customers: int, threads: int | None) -> Path:
     model = build_tiny_model(root / "tiny-model")
     (root / "journey.toml").write_text(
         f'[project]\nname = "Loadshop"\n[model]\nbase = "{model}"\nmax_new_tokens = 12\n'
-        f"[serve]\nrate_limit_per_minute = 1000000\nmax_pending = {customers * 2}\n",
+        f"[serve]\nrate_limit_per_minute = 1000000\nmax_pending = {customers * 2}\n"
+        + (f"threads = {threads}\n" if threads else ""),
         encoding="utf-8",
     )
     return root
@@ -183,10 +184,11 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--customers", type=int, default=50)
     parser.add_argument("--seconds", type=float, default=60.0)
+    parser.add_argument("--threads", type=int, help="serve.threads (default: journey decides; its log says how)")
     args = parser.parse_args()
 
     with tempfile.TemporaryDirectory() as folder:
-        root = make_workspace(Path(folder), args.customers)
+        root = make_workspace(Path(folder), args.customers, args.threads)
         port = free_port()
         url = f"http://127.0.0.1:{port}"
         command = [sys.executable, "-m", "journey", "serve", "-w", str(root), "--port", str(port)]
@@ -204,11 +206,14 @@ def main() -> None:
         finally:
             server.terminate()
             server.wait(timeout=30)
+        decided = next((json.loads(line) for line in log.read_text().splitlines() if '"torch_threads"' in line), {})
 
     latencies = sorted(x for c in results for x in c.latencies)
     errors = [e for c in results for e in c.errors]
     sent = sum(len(c.sent) for c in results)
     print(f"journey serve load test: {args.customers} customers for {args.seconds:.0f} s (tiny model, loopback)")
+    print(f"  torch threads       {decided.get('torch_threads')} of {decided.get('usable_cores')} cores "
+          f"({decided.get('threads_reason')})")
     print(f"  messages answered   {len(latencies)} ({len(latencies) / elapsed:.1f}/s), sent {sent}")
     if latencies:
         print(

@@ -246,6 +246,9 @@ class ServeSettings(Section):
     generation_threads: int | None = Field(
         None, ge=1, description="Generations run at once; default 1 in-process, 8 with an OpenAI-compatible backend."
     )
+    threads: int | None = Field(
+        None, ge=1, description="torch threads for an in-process model; default one core fewer than usable."
+    )
 
 
 class Settings(Section):

@@ -10,6 +10,7 @@ from types import TracebackType
 import uvicorn
 from fastapi import FastAPI
 
+from journey.models import threads
 from journey.serve.app import create_app
 from journey.serve.logs import configure_logging
 from journey.workspace import Workspace
@@ -20,6 +21,7 @@ def run_server(workspace: Workspace, setup: str, *, host: str | None = None, por
     as JSON lines."""
     configure_logging()
     settings = workspace.settings.serve
+    threads.apply(threads.serving_plan(settings.threads))
     uvicorn.run(
         create_app(workspace, setup),
         host=host or settings.host,
