@@ -226,7 +226,16 @@ class CostSettings(Section):
 class ServeSettings(Section):
     host: str = "127.0.0.1"
     port: int = Field(8000, ge=1, le=65535)
-    database: str = "sqlite:///.journey/app.sqlite"
+    database: str = Field(
+        "sqlite:///.journey/app.sqlite",
+        description="The app database's SQLAlchemy URL: SQLite (relative to the workspace) or postgresql://user@host/db.",
+    )
+    reopen_hours: float = Field(
+        24.0,
+        gt=0,
+        description="A customer writing again within this many hours of an answer reopens it: the live report "
+        "counts the conversation as resolved only once its last answer is this old.",
+    )
     agent_key_env: str = "JOURNEY_AGENT_KEY"
     api_keys_env: str = Field(
         "JOURNEY_API_KEYS", description="Environment variable with the comma-separated keys of the /v1 API."

@@ -37,6 +37,8 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, sessionmaker
 
+from journey.errors import UserError
+
 MIGRATIONS = Path(__file__).parent / "migrations"
 BOT_CAN_SPEAK = ("bot", "resolved")
 HANDED_OVER = ("waiting", "agent")
@@ -152,11 +154,20 @@ class InboxItem:
 
 
 def connect(url: str) -> Engine:
-    """An engine for `url`; SQLite gets WAL, a busy timeout and foreign keys, and its folder is created."""
+    """An engine for `url`; SQLite gets WAL, a busy timeout and foreign keys, and its folder is created.
+
+    A PostgreSQL URL without a driver (`postgresql://…`, or `postgres://…` as hosting providers
+    write it) uses psycopg 3 (`pip install "psycopg[binary]"`).
+    """
     is_sqlite = url.startswith("sqlite")
     if is_sqlite and url.startswith("sqlite:///") and ":memory:" not in url:
         Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
-    engine = create_engine(url, connect_args={"check_same_thread": False} if is_sqlite else {})
+    if url.startswith(("postgresql://", "postgres://")):
+        url = "postgresql+psycopg://" + url.split("://", 1)[1]
+    try:
+        engine = create_engine(url, connect_args={"check_same_thread": False} if is_sqlite else {})
+    except ModuleNotFoundError as exc:
+        raise UserError(f"The database driver {exc.name} is not installed: pip install it.") from None
     if is_sqlite:
 
         @event.listens_for(engine, "connect")
