@@ -63,8 +63,14 @@ def _seconds(element: seconds_between, compiler: Any, **kw: Any) -> str:
 
 @compiles(seconds_between, "sqlite")
 def _seconds_sqlite(element: seconds_between, compiler: Any, **kw: Any) -> str:
+    # Stored as 'YYYY-MM-DD HH:MM:SS.ffffff' (UTC): whole seconds from strftime('%s'), then the microseconds,
+    # exact where julianday() would round to milliseconds.
     start, end = (compiler.process(arg, **kw) for arg in element.clauses)
-    return f"((julianday({end}) - julianday({start})) * 86400.0)"
+
+    def whole(moment: str) -> str:
+        return f"CAST(strftime('%s', substr({moment}, 1, 19)) AS INTEGER)"
+
+    return f"({whole(end)} - {whole(start)} + (CAST(substr({end}, 20) AS REAL) - CAST(substr({start}, 20) AS REAL)))"
 
 
 @compiles(utc_day)
@@ -141,11 +147,11 @@ def _in_window(column: ColumnElement[str], since: datetime | None) -> ColumnElem
     return column.in_(select(conversations.c.id).where(_started_since(since))) if since else column.is_not(None)
 
 
-def _kpi_query(since: datetime | None, decided_before: datetime, reopen_hours: float):
-    c, m, h = Conversation.__table__, Message.__table__, Handover.__table__
-    ratings, scores = AnswerRating.__table__, Satisfaction.__table__
+def _message_times(since: datetime | None):
+    """Per conversation: its first customer, bot and agent messages, its last bot and customer messages."""
+    m = Message.__table__
     customer, bot, agent = (m.c.role == role for role in ("customer", "bot", "agent"))
-    messages = (
+    return (
         select(
             m.c.conversation_id.label("id"),
             func.min(case((customer, m.c.created_at))).label("first_customer"),
@@ -160,8 +166,13 @@ def _kpi_query(since: datetime | None, decided_before: datetime, reopen_hours: f
         .group_by(m.c.conversation_id)
         .subquery()
     )
+
+
+def _handover_times(since: datetime | None):
+    """Per handed-over conversation: its first hand-over, last resolution, and its agents' handling time."""
+    h = Handover.__table__
     handled = seconds_between(h.c.claimed_at, h.c.closed_at)
-    handovers = (
+    return (
         select(
             h.c.conversation_id.label("id"),
             func.min(h.c.created_at).label("first"),
@@ -174,8 +185,12 @@ def _kpi_query(since: datetime | None, decided_before: datetime, reopen_hours: f
         .group_by(h.c.conversation_id)
         .subquery()
     )
-    later = m.alias("later")
-    reopened = (
+
+
+def _reopened(since: datetime | None, reopen_hours: float):
+    """Conversations whose customer wrote again within `reopen_hours` of an agent's resolution."""
+    h, later = Handover.__table__, Message.__table__.alias("later")
+    return (
         select(h.c.conversation_id.label("id"))
         .join(later, later.c.conversation_id == h.c.conversation_id)
         .where(
@@ -188,13 +203,23 @@ def _kpi_query(since: datetime | None, decided_before: datetime, reopen_hours: f
         .group_by(h.c.conversation_id)
         .subquery()
     )
-    rated_down = (
+
+
+def _rated_down(since: datetime | None):
+    """Conversations with a bot answer rated down."""
+    ratings = AnswerRating.__table__
+    return (
         select(ratings.c.conversation_id.label("id"))
         .where(ratings.c.value < 0, _in_window(ratings.c.conversation_id, since))
         .group_by(ratings.c.conversation_id)
         .subquery()
     )
 
+
+def _kpi_query(since: datetime | None, decided_before: datetime, reopen_hours: float):
+    c, scores = Conversation.__table__, Satisfaction.__table__
+    messages, handovers = _message_times(since), _handover_times(since)
+    reopened, rated_down = _reopened(since, reopen_hours), _rated_down(since)
     handed = handovers.c.id.is_not(None)
     decided = or_(handed, func.coalesce(messages.c.last_at, c.c.created_at) <= decided_before)
     bot_resolved = and_(
@@ -205,49 +230,76 @@ def _kpi_query(since: datetime | None, decided_before: datetime, reopen_hours: f
         rated_down.c.id.is_(None),
     )
     agent_resolved = and_(handed, handovers.c.resolved_at.is_not(None))
-    scored = scores.c.score.is_not(None)
-    satisfied = case((scores.c.score >= 4, 1.0), else_=0.0)
-    to_agent_resolution = seconds_between(messages.c.first_customer, handovers.c.resolved_at)
-    wait_min = to_agent_resolution / 60.0
-    regress = and_(agent_resolved, scored)
-    columns = [
-        c.c.setup.label("setup"),
-        utc_day(c.c.created_at).label("day"),
-        func.count().label("conversations"),
-        *_share("resolved", bot_resolved, decided),
-        *_share("handed", handed, c.c.id.is_not(None)),
-        *_share("reopened", and_(agent_resolved, reopened.c.id.is_not(None)), agent_resolved),
-        *_mean("first_bot", seconds_between(messages.c.first_customer, messages.c.first_bot)),
-        *_mean("first_human", case((handed, seconds_between(handovers.c.first, messages.c.first_agent)))),
-        *_mean("resolution_bot", case((bot_resolved, seconds_between(messages.c.first_customer, messages.c.last_bot)))),
-        *_mean("resolution_human", case((agent_resolved, to_agent_resolution))),
-        *_share("csat_bot", and_(bot_resolved, scores.c.score >= 4), and_(bot_resolved, scored)),
-        *_share("csat_agent", and_(handed, scores.c.score >= 4), and_(handed, scored)),
-        func.sum(handovers.c.handled).label("agent_n"),
-        func.sum(handovers.c.handled_s).label("agent_sum"),
-        func.sum(handovers.c.handled_ss).label("agent_squares"),
-        func.count(case((regress, wait_min))).label("reg_n"),
-        func.sum(case((regress, wait_min))).label("reg_x"),
-        func.sum(case((regress, satisfied))).label("reg_y"),
-        func.sum(case((regress, wait_min * satisfied))).label("reg_xy"),
-        func.sum(case((regress, wait_min * wait_min))).label("reg_xx"),
-    ]
-    joined = (
-        c.outerjoin(messages, messages.c.id == c.c.id)
-        .outerjoin(handovers, handovers.c.id == c.c.id)
-        .outerjoin(reopened, reopened.c.id == c.c.id)
-        .outerjoin(rated_down, rated_down.c.id == c.c.id)
-        .outerjoin(scores, scores.c.conversation_id == c.c.id)
+    # One row per conversation, its flags (0/1) and durations worked out once; materialised, so the
+    # aggregate below sums plain columns instead of re-evaluating each expression for every sum.
+    per = (
+        select(
+            c.c.setup.label("setup"),
+            utc_day(c.c.created_at).label("day"),
+            _flag(handed).label("handed"),
+            _flag(decided).label("decided"),
+            _flag(bot_resolved).label("bot_resolved"),
+            _flag(agent_resolved).label("agent_resolved"),
+            _flag(and_(agent_resolved, reopened.c.id.is_not(None))).label("reopened"),
+            _flag(scores.c.score.is_not(None)).label("scored"),
+            _flag(scores.c.score >= 4).label("satisfied"),
+            seconds_between(messages.c.first_customer, messages.c.first_bot).label("first_bot"),
+            case((handed, seconds_between(handovers.c.first, messages.c.first_agent))).label("first_human"),
+            case((bot_resolved, seconds_between(messages.c.first_customer, messages.c.last_bot))).label(
+                "resolution_bot"
+            ),
+            case((agent_resolved, seconds_between(messages.c.first_customer, handovers.c.resolved_at))).label(
+                "resolution_human"
+            ),
+            handovers.c.handled,
+            handovers.c.handled_s,
+            handovers.c.handled_ss,
+        )
+        .select_from(
+            c.outerjoin(messages, messages.c.id == c.c.id)
+            .outerjoin(handovers, handovers.c.id == c.c.id)
+            .outerjoin(reopened, reopened.c.id == c.c.id)
+            .outerjoin(rated_down, rated_down.c.id == c.c.id)
+            .outerjoin(scores, scores.c.conversation_id == c.c.id)
+        )
+        .where(_started_since(since))
+        .cte("per_conversation")
+        .prefix_with("MATERIALIZED")
     )
-    day = utc_day(c.c.created_at)
-    return select(*columns).select_from(joined).where(_started_since(since)).group_by(c.c.setup, day)
-
-
-def _share(name: str, hit: ColumnElement[bool], of: ColumnElement[bool]) -> list[ColumnElement[Any]]:
-    return [
-        func.sum(case((and_(of, hit), 1), else_=0)).label(f"{name}_k"),
-        func.sum(case((of, 1), else_=0)).label(f"{name}_n"),
+    p = per.c
+    wait_min = case((and_(p.agent_resolved == 1, p.scored == 1), p.resolution_human / 60.0))
+    columns = [
+        p.setup,
+        p.day,
+        func.count().label("conversations"),
+        *_share("resolved", p.bot_resolved, p.decided),
+        *_share("handed", p.handed, None),
+        *_share("reopened", p.reopened, p.agent_resolved),
+        *_mean("first_bot", p.first_bot),
+        *_mean("first_human", p.first_human),
+        *_mean("resolution_bot", p.resolution_bot),
+        *_mean("resolution_human", p.resolution_human),
+        *_share("csat_bot", p.bot_resolved * p.satisfied, p.bot_resolved * p.scored),
+        *_share("csat_agent", p.handed * p.satisfied, p.handed * p.scored),
+        func.sum(p.handled).label("agent_n"),
+        func.sum(p.handled_s).label("agent_sum"),
+        func.sum(p.handled_ss).label("agent_squares"),
+        func.count(wait_min).label("reg_n"),
+        func.sum(wait_min).label("reg_x"),
+        func.sum(case((wait_min.is_not(None), p.satisfied))).label("reg_y"),
+        func.sum(wait_min * p.satisfied).label("reg_xy"),
+        func.sum(wait_min * wait_min).label("reg_xx"),
     ]
+    return select(*columns).group_by(p.setup, p.day)
+
+
+def _flag(condition: ColumnElement[bool]) -> ColumnElement[int]:
+    return case((condition, 1), else_=0)
+
+
+def _share(name: str, hit: ColumnElement[int], of: ColumnElement[int] | None) -> list[ColumnElement[Any]]:
+    """k and n of a share from 0/1 columns (`of` None: every row)."""
+    return [func.sum(hit).label(f"{name}_k"), (func.sum(of) if of is not None else func.count()).label(f"{name}_n")]
 
 
 def _mean(name: str, value: ColumnElement[float]) -> list[ColumnElement[Any]]:
