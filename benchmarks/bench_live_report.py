@@ -161,6 +161,7 @@ def naive_traffic(engine: Engine, as_of: datetime, reopen_hours: float) -> dict[
 
 def _one(conversation, messages, handovers, rated_down, score, cutoff, reopen_hours) -> Kpis:
     """One conversation's KPIs, from its rows, by the definitions in journey/serve/analytics.py."""
+
     def seconds(start: datetime, end: datetime) -> float:
         return (as_utc(end) - as_utc(start)).total_seconds()
 

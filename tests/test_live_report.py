@@ -4,17 +4,20 @@ real PostgreSQL server) from conversations stored through the Store, checked aga
 from __future__ import annotations
 
 import math
+import tomllib
 from datetime import timedelta
 from pathlib import Path
 
 import pytest
 from scipy.stats import binomtest
 
+from cli_runner import run_main
 from journey.serve.analytics import live_traffic
 from journey.serve.store import Store
 from journey.traffic import Kpis, LiveTraffic, Mean, Regression, Share
 from live_traffic import AS_OF, START, known_traffic
 from postgres_server import NO_POSTGRES, postgres_binaries, postgres_server
+from test_evaluate_report import workspace_with_run
 
 DAY0, DAY1, LATE = "2026-11-02", "2026-11-03", "2026-11-12"
 
@@ -133,3 +136,78 @@ def test_intervals() -> None:
     points = [(0.0, 0.9), (10.0, 0.8), (30.0, 0.6)]
     reg = Regression(3, *map(sum, zip(*[(x, y, x * y, x * x) for x, y in points], strict=True)))
     assert reg.line() == pytest.approx((0.9, -0.01))
+
+
+# -- the verbs -------------------------------------------------------------------------------------------
+
+
+def served_workspace(root: Path, *, traffic: bool = True) -> Path:
+    """A workspace with an evaluation run of as-is and augmented (tests/test_evaluate_report.py) whose app
+    database (serve.database's default) holds the known traffic, or no conversation at all."""
+    workspace = workspace_with_run(root)
+    store = Store(f"sqlite:///{workspace.state_dir / 'app.sqlite'}")
+    if traffic:
+        known_traffic(store)
+    store.close()
+    return root
+
+
+def test_report_live_prints_the_table_and_writes_the_html(tmp_path: Path, monkeypatch, capsys) -> None:
+    root = served_workspace(tmp_path)
+    code, output = run_main(monkeypatch, capsys, "report", "--live", "-w", str(root))
+    assert code == 0, output
+    assert "The journey, measured on served traffic" in output
+    assert "9 conversations (all traffic)" in output
+    # augmented: 3 of 6 decided conversations resolved by the bot; the run predicts 50% (one question of two)
+    assert "50% (19–81%) of 6" in output and "predicted 50%" in output
+    page = (root / ".journey" / "reports" / "live" / "report.html").read_text(encoding="utf-8")
+    assert page.count("<img") == 3 and "Hand-overs by reason and by team" in page and "asked for a human" in page
+    assert "Shop &lt;b&gt;" in page  # the project's name is escaped like every other string
+    assert (root / ".journey" / "reports" / "live" / "report.md").is_file()
+
+
+def test_report_live_since(tmp_path: Path, monkeypatch, capsys) -> None:
+    root = served_workspace(tmp_path)
+    code, output = run_main(monkeypatch, capsys, "report", "--live", "--since", "2026-11-03", "-w", str(root))
+    assert code == 0, output
+    assert "2 conversations (since 2026-11-03 00:00 UTC)" in output
+    code, output = run_main(monkeypatch, capsys, "report", "--live", "--since", "last week", "-w", str(root))
+    assert code == 2 and "--since 'last week': give a date or time" in output
+    code, output = run_main(monkeypatch, capsys, "report", "--live", "--since", "2027-01-01", "-w", str(root))
+    assert code == 2 and "No conversations in the app database since 2027-01-01" in output
+
+
+def test_report_live_on_an_empty_or_missing_database(tmp_path: Path, monkeypatch, capsys) -> None:
+    (tmp_path / "empty").mkdir()
+    empty = served_workspace(tmp_path / "empty", traffic=False)
+    code, output = run_main(monkeypatch, capsys, "report", "--live", "-w", str(empty))
+    assert code == 2 and "No conversations in the app database: serve some with `journey serve` first." in output
+    assert not (empty / ".journey" / "reports" / "live").exists()
+    (tmp_path / "none").mkdir()
+    (tmp_path / "none" / "journey.toml").write_text("")
+    code, output = run_main(monkeypatch, capsys, "simulate", "--calibrate", "-w", str(tmp_path / "none"))
+    assert code == 2 and "No app database at" in output
+    assert not (tmp_path / "none" / ".journey").exists()  # reading creates nothing
+
+
+def test_simulate_calibrate_fits_and_never_touches_journey_toml(tmp_path: Path, monkeypatch, capsys) -> None:
+    root = served_workspace(tmp_path)
+    config = (root / "journey.toml").read_text()
+    code, output = run_main(monkeypatch, capsys, "simulate", "--calibrate", "-w", str(root))
+    assert code == 0, output
+    assert (root / "journey.toml").read_text() == config
+    written = root / ".journey" / "reports" / "live" / "calibrated-simulation.toml"
+    fitted = tomllib.loads(written.read_text())["simulation"]
+    # 9 conversations on 3 days of 8 h; hand-overs handled 600, 900 and 1800 s; bot-resolved scores 5, 3, 4, 5;
+    # agent-resolved (20 min, satisfied) and (30 min, not): the line 3 - 0.1 x, its intercept capped at 1.
+    assert fitted["arrivals_per_hour"] == pytest.approx(9 / 24, rel=1e-3)
+    assert fitted["handle_minutes"] == pytest.approx(1100 / 60, rel=1e-3)
+    assert fitted["handle_cv"] == pytest.approx(Mean(3, 3300, 600**2 + 900**2 + 1800**2).std / 1100, rel=1e-3)
+    assert fitted["csat_bot_resolved"] == pytest.approx(0.75)
+    assert fitted["csat_human_no_wait"] == 1 and fitted["csat_loss_per_minute"] == pytest.approx(0.1)
+    assert "arrivals_per_hour: 33.4 → 0.375" in output and "[simulation]" in output
+    assert "The simulation against served traffic" in output and "error: current → calibrated" in output
+    lines = written.read_text().split("[simulation]\n")[1]  # the user copies them into [simulation]: they validate
+    (root / "journey.toml").write_text(config.replace("[simulation]\n", "[simulation]\n" + lines))
+    code, output = run_main(monkeypatch, capsys, "simulate", "-w", str(root))
+    assert code == 0 and "The simulated support centre" in output and "0.375 enquiries/hour" in output
