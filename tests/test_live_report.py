@@ -188,6 +188,10 @@ def test_report_live_on_an_empty_or_missing_database(tmp_path: Path, monkeypatch
     code, output = run_main(monkeypatch, capsys, "simulate", "--calibrate", "-w", str(tmp_path / "none"))
     assert code == 2 and "No app database at" in output
     assert not (tmp_path / "none" / ".journey").exists()  # reading creates nothing
+    (tmp_path / "none" / "journey.toml").write_text('[serve]\ndatabase = "postgresql://ada:s3cret@127.0.0.1:1/app"\n')
+    code, output = run_main(monkeypatch, capsys, "report", "--live", "-w", str(tmp_path / "none"))
+    assert code == 2 and "Cannot read the app database postgresql://ada:***@127.0.0.1:1/app" in output
+    assert "s3cret" not in output
 
 
 def test_simulate_calibrate_fits_and_never_touches_journey_toml(tmp_path: Path, monkeypatch, capsys) -> None:

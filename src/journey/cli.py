@@ -31,6 +31,7 @@ except ImportError:
 
 if TYPE_CHECKING:
     from journey.finetune import FinetuneReport
+    from journey.traffic import LiveTraffic
     from journey.train import TrainReport
     from journey.workspace import Workspace
 
@@ -302,7 +303,7 @@ def report(
     console.print(f"Report: [bold]{written.html_path}[/]\nSummary: [bold]{written.markdown_path}[/]")
 
 
-def _served_traffic(ws: Workspace, since: str | None) -> Any:
+def _served_traffic(ws: Workspace, since: str | None) -> LiveTraffic:
     """The app database's live KPIs since `since` (an ISO date or time, UTC unless it says otherwise)."""
     from datetime import UTC, datetime
 

@@ -108,7 +108,7 @@ def open_database(url: str) -> Engine:
             current = MigrationContext.configure(connection).get_current_revision()
     except SQLAlchemyError as exc:
         engine.dispose()
-        raise UserError(f"Cannot read the app database {shown}: {exc.__class__.__name__}: {exc.orig or exc}") from None
+        raise UserError(f"Cannot read the app database {shown}: {getattr(exc, 'orig', None) or exc}") from None
     if current != head:
         engine.dispose()
         raise UserError(
