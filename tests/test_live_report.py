@@ -5,19 +5,21 @@ from __future__ import annotations
 
 import math
 import tomllib
-from datetime import timedelta
+from contextlib import nullcontext
+from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
 from scipy.stats import binomtest
 
 from cli_runner import run_main
-from journey.serve.analytics import live_traffic
+from journey.serve.analytics import live_traffic, open_database
 from journey.serve.store import Store
 from journey.traffic import Kpis, LiveTraffic, Mean, Regression, Share
 from live_traffic import AS_OF, START, known_traffic
 from postgres_server import NO_POSTGRES, postgres_binaries, postgres_server
 from test_evaluate_report import workspace_with_run
+from test_serve import QUESTION, SENSITIVE, bot_replies, client, idle, inbox_action, make_workspace, running, say, start
 
 DAY0, DAY1, LATE = "2026-11-02", "2026-11-03", "2026-11-12"
 
@@ -94,6 +96,9 @@ def test_since_keeps_conversations_started_on_or_after_it(sqlite_store: Store) -
     assert set(traffic.days) == {("augmented", DAY1), ("as-is", LATE)}
     assert traffic.handovers == []
     assert traffic.days[("augmented", DAY1)].resolved_by_bot == Share(1, 1)
+    # 10:30 in UTC+2 is 08:30 UTC on day 1: f (10:00 UTC) is still in, nothing of day 0 is
+    in_berlin = datetime(2026, 11, 3, 10, 30, tzinfo=timezone(timedelta(hours=2)))
+    assert set(measured(sqlite_store, since=in_berlin).days) == {("augmented", DAY1), ("as-is", LATE)}
 
 
 def test_the_reopen_window_is_a_setting(sqlite_store: Store) -> None:
@@ -215,3 +220,37 @@ def test_simulate_calibrate_fits_and_never_touches_journey_toml(tmp_path: Path, 
     (root / "journey.toml").write_text(config.replace("[simulation]\n", "[simulation]\n" + lines))
     code, output = run_main(monkeypatch, capsys, "simulate", "-w", str(root))
     assert code == 0 and "The simulated support centre" in output and "0.375 enquiries/hour" in output
+
+
+@pytest.mark.parametrize("backend", ["sqlite", "postgresql"])
+def test_traffic_served_over_http_is_measured(backend: str, tmp_path: Path, tiny_model_dir: Path) -> None:
+    """`journey serve` on the app database serve.database names (a real PostgreSQL too): one question the bot
+    answers, one the `legal` rule hands over and an agent resolves, measured as they were stored."""
+    if backend == "postgresql" and postgres_binaries() is None:
+        pytest.skip(NO_POSTGRES)
+    with postgres_server() if backend == "postgresql" else nullcontext(f"sqlite:///{tmp_path}/app.sqlite") as url:
+        root = make_workspace(tmp_path, tiny_model_dir, database=url)
+        with running(root) as server, client(server) as http:
+            answered, handed = start(http), start(http, "Grace")
+            say(http, answered, QUESTION)
+            say(http, handed, SENSITIVE)
+            bot_replies(http, answered, 1)
+            bot_replies(http, handed, 1)
+            inbox_action(http, handed, "claim")
+            inbox_action(http, handed, "messages", content="Let me look into it.")
+            inbox_action(http, handed, "resolve")
+            idle(http)
+        engine = open_database(url)
+        try:
+            traffic = live_traffic(engine, as_of=datetime.now(UTC) + timedelta(days=2))
+        finally:
+            engine.dispose()
+    kpis = traffic.by_setup()["augmented"]
+    assert kpis.conversations == 2 and kpis.resolved_by_bot == Share(1, 2) and kpis.handed_over == Share(1, 2)
+    assert kpis.first_reply_bot.n == 2 and kpis.first_reply_bot.total > 0
+    assert kpis.first_reply_human.n == 1 and kpis.resolution_human.n == 1 and kpis.agent_seconds.n == 1
+    assert kpis.resolution_bot.n == 1 and kpis.reopened == Share(0, 1)
+    assert [(h.by, h.label, h.conversations) for h in traffic.handovers] == [
+        ("reason", "rule:legal", 1),
+        ("team", "(none)", 1),
+    ]

@@ -121,8 +121,12 @@ def open_database(url: str) -> Engine:
 def live_traffic(
     engine: Engine, *, since: datetime | None = None, reopen_hours: float = 24.0, as_of: datetime | None = None
 ) -> LiveTraffic:
-    """The KPIs of the conversations started since `since`, per set-up and UTC day, as of `as_of` (now)."""
-    as_of = as_of or datetime.now(UTC)
+    """The KPIs of the conversations started since `since`, per set-up and UTC day, as of `as_of` (now).
+
+    Naive times are UTC; aware ones are converted (SQLite compares the stored UTC text as written).
+    """
+    as_of = _utc(as_of or datetime.now(UTC))
+    since = _utc(since) if since else None
     with engine.connect() as connection:
         days = {
             (row.setup, row.day): _kpis(row)
@@ -134,6 +138,10 @@ def live_traffic(
             for row in connection.execute(_handover_query(since, by))
         ]
     return LiveTraffic(as_of=as_of, since=since, reopen_hours=reopen_hours, days=days, handovers=handovers)
+
+
+def _utc(moment: datetime) -> datetime:
+    return moment.astimezone(UTC) if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
 def _started_since(since: datetime | None) -> ColumnElement[bool]:
