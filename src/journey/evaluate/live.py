@@ -153,7 +153,8 @@ def journey_table(traffic: LiveTraffic, predictions: Predictions) -> TextTable:
 def _agent_time(kpis: Kpis) -> str:
     if not kpis.conversations:
         return "n/a"
-    return f"{kpis.agent_seconds.total / kpis.conversations / 60:.1f} min ({kpis.agent_seconds.n} hand-overs closed)"
+    minutes = kpis.agent_seconds.total / 60
+    return f"{minutes / kpis.conversations:.1f} min ({minutes:.0f} min over {kpis.agent_seconds.n} hand-overs)"
 
 
 def days_table(traffic: LiveTraffic) -> TextTable:
