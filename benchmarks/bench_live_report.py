@@ -192,6 +192,7 @@ def _one(conversation, messages, handovers, rated_down, score, cutoff, reopen_ho
         if m.role == "customer"
     )
     handled = [seconds(h.claimed_at, h.closed_at) for h in handovers if h.claimed_at and h.closed_at]
+    waited = [seconds(h.created_at, h.claimed_at) for h in handovers if h.claimed_at]
     agent_resolved = is_handed and resolved_at is not None
     wait_min = seconds(first, resolved_at) / 60 if agent_resolved and first else None
     satisfied = score is not None and score >= 4
@@ -210,6 +211,7 @@ def _one(conversation, messages, handovers, rated_down, score, cutoff, reopen_ho
         csat_bot=Share(int(bot_resolved and satisfied), int(bot_resolved and score is not None)),
         csat_agent=Share(int(is_handed and satisfied), int(is_handed and score is not None)),
         agent_seconds=mean(*handled),
+        wait_for_agent=mean(*waited),
         satisfaction_by_wait=Regression(1, wait_min, float(satisfied), wait_min * satisfied, wait_min**2)
         if regress
         else Regression(),

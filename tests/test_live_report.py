@@ -58,6 +58,7 @@ def check_known_traffic(traffic: LiveTraffic) -> None:
     assert aug.csat_bot == Share(1, 2)  # a 5, b 3
     assert aug.csat_agent == Share(1, 2)  # d 4, e 2
     assert close(aug.agent_seconds, 2, 600 + 900, 600**2 + 900**2)
+    assert close(aug.wait_for_agent, 2, 595 + 890, 595**2 + 890**2)
     reg = aug.satisfaction_by_wait  # (20 min, satisfied), (30 min, not)
     assert (reg.n, reg.x, reg.y, reg.xy, reg.xx) == pytest.approx((2, 50, 1, 20, 1300), abs=1e-4)
 
@@ -65,6 +66,7 @@ def check_known_traffic(traffic: LiveTraffic) -> None:
     as_is = traffic.days[("as-is", DAY0)]
     assert as_is.conversations == 2 and as_is.resolved_by_bot == Share(1, 2) and as_is.handed_over == Share(1, 2)
     assert close(as_is.agent_seconds, 1, 1800, 1800**2)  # g was handed back: handled, not resolved
+    assert close(as_is.wait_for_agent, 1, 550, 550**2)
     assert as_is.reopened == Share(0, 0) and as_is.resolution_human.n == 0
     assert close(as_is.first_reply_human, 1, 1750, 1750**2)
     late = traffic.days[("as-is", LATE)]  # answered an hour before AS_OF: not decided yet
@@ -207,12 +209,15 @@ def test_simulate_calibrate_fits_and_never_touches_journey_toml(tmp_path: Path, 
     assert (root / "journey.toml").read_text() == config
     written = root / ".journey" / "reports" / "live" / "calibrated-simulation.toml"
     fitted = tomllib.loads(written.read_text())["simulation"]
-    # 9 conversations on 3 days of 8 h; hand-overs handled 600, 900 and 1800 s; bot-resolved scores 5, 3, 4, 5;
+    # 9 conversations on 3 days of 8 h; hand-overs waited 595, 890, 550 s and were handled 600, 900, 1800 s;
+    # bot-resolved scores 5, 3, 4, 5;
     # agent-resolved (20 min, satisfied) and (30 min, not): the line 3 - 0.1 x, its intercept capped at 1.
     assert fitted["arrivals_per_hour"] == pytest.approx(9 / 24, rel=1e-3)
     assert fitted["handle_minutes"] == pytest.approx(1100 / 60, rel=1e-3)
     assert fitted["handle_cv"] == pytest.approx(Mean(3, 3300, 600**2 + 900**2 + 1800**2).std / 1100, rel=1e-3)
     assert fitted["csat_bot_resolved"] == pytest.approx(0.75)
+    # 0.375/h × half not resolved by the bot × 18.3 min = 0.057 erlangs: one agent waits 1.1 min < 11.3 observed
+    assert fitted["agents"] == 1
     assert fitted["csat_human_no_wait"] == 1 and fitted["csat_loss_per_minute"] == pytest.approx(0.1)
     assert "arrivals_per_hour: 33.4 → 0.375" in output and "[simulation]" in output
     assert "The simulation against served traffic" in output and "error: current → calibrated" in output

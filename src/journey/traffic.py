@@ -109,6 +109,7 @@ class Kpis:
     csat_bot: Share = Share()  # scores of 4-5 among bot-resolved conversations with a score
     csat_agent: Share = Share()  # the same among handed-over conversations
     agent_seconds: Mean = Mean()  # claim → close, per closed hand-over
+    wait_for_agent: Mean = Mean()  # hand-over → claim, per claimed hand-over
     satisfaction_by_wait: Regression = Regression()  # satisfied (0/1) on minutes to the agent's resolution
 
     def __add__(self, other: Kpis) -> Kpis:

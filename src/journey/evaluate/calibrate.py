@@ -3,6 +3,8 @@
 What is fitted (journey/traffic.py's sums; the rest of [simulation] stays as set):
 - `arrivals_per_hour`: conversations per day with traffic, over `hours` opening hours;
 - `handle_minutes`, `handle_cv`: the mean and spread of the agents' claim → close times;
+- `agents`: the fewest agents with which an M/M/c queue (Erlang C) of the customers the bot did not
+  resolve waits no longer than the observed hand-over → claim time;
 - `csat_bot_resolved`: the share of 4-5 scores of bot-resolved conversations;
 - `csat_human_no_wait`, `csat_loss_per_minute`: the least-squares line of satisfied (a 4-5 score)
   on minutes to the agent's resolution, over agent-resolved conversations with a score.
@@ -26,6 +28,8 @@ from journey.workspace import SimulationSettings, Workspace, with_overrides
 
 CALIBRATED_FILE = "calibrated-simulation.toml"
 MIX_SIZE = 1000  # outcomes the observed mix is scaled to for the replay
+MAX_AGENTS = 10_000
+CHECK_CUSTOMERS = 20_000  # customers each check simulates at most: fewer days when arrivals are many
 
 
 @dataclass(frozen=True)
@@ -66,6 +70,12 @@ def calibrate(settings: SimulationSettings, traffic: LiveTraffic) -> Calibration
         fitted["handle_minutes"] = fitted["handle_cv"] = f"{handle.n} closed hand-overs (claim → close)"
     else:
         kept["handle_minutes"] = kept["handle_cv"] = "fewer than two closed hand-overs"
+    agents = _agents_for_wait(values["arrivals_per_hour"], total, values.get("handle_minutes", settings.handle_minutes))
+    if agents:
+        values["agents"] = agents
+        fitted["agents"] = f"a mean wait for an agent of {total.wait_for_agent.value / 60:.1f} min (Erlang C)"
+    else:
+        kept["agents"] = "no claimed hand-over"
     if total.csat_bot.n:
         values["csat_bot_resolved"] = total.csat_bot.value
         fitted["csat_bot_resolved"] = f"{total.csat_bot.n} scores of bot-resolved conversations"
@@ -84,6 +94,24 @@ def calibrate(settings: SimulationSettings, traffic: LiveTraffic) -> Calibration
     return Calibration(settings, new, fitted, kept, check_table(settings, new, total))
 
 
+def _agents_for_wait(arrivals_per_hour: float, total: Kpis, handle_minutes: float) -> int | None:
+    """The fewest agents whose Erlang C mean wait is at most the observed one (None without an observed wait)."""
+    if total.wait_for_agent.value is None:
+        return None
+    wait = total.wait_for_agent.value / 60
+    human = 1 - (total.resolved_by_bot.value or 0.0)  # the simulation queues everyone the bot did not resolve
+    load = arrivals_per_hour / 60 * human * handle_minutes  # offered load in erlangs
+    blocking = 1.0  # Erlang B, built up one agent at a time (numerically stable)
+    for agents in range(1, MAX_AGENTS + 1):
+        blocking = load * blocking / (agents + load * blocking)
+        if agents <= load:
+            continue
+        waiting = blocking / (1 - load / agents * (1 - blocking))  # Erlang C: P(a customer waits)
+        if waiting * handle_minutes / (agents - load) <= wait:
+            return agents
+    return MAX_AGENTS
+
+
 def observed_outcomes(total: Kpis) -> list[Outcome]:
     """The observed bot outcome mix, scaled to MIX_SIZE outcomes: resolved, handed over, or neither ("wrong")."""
     decided = total.resolved_by_bot.n or 1
@@ -97,7 +125,7 @@ def observed_outcomes(total: Kpis) -> list[Outcome]:
 def check_table(old: SimulationSettings, new: SimulationSettings, total: Kpis) -> TextTable:
     """Observed KPIs against the simulation's, with the current and the calibrated settings."""
     outcomes = observed_outcomes(total)
-    before, after = simulate(old, outcomes, name="current"), simulate(new, outcomes, name="calibrated")
+    before, after = (_check_run(settings, outcomes, name) for settings, name in ((old, "current"), (new, "calibrated")))
     resolution = total.resolution.value
     rows: list[tuple[str, float | None, float, float, str]] = [
         ("needed a human", total.handed_over.value, before.human_share, after.human_share, "pct"),
@@ -120,9 +148,14 @@ def check_table(old: SimulationSettings, new: SimulationSettings, total: Kpis) -
         table.rows.append([name, show(seen), show(was), show(now), error])
     table.notes.append(
         "Both simulations replay the observed bot outcome mix (resolved, handed over, neither) with the observed "
-        "bot reply time; error = simulated − observed."
+        f"bot reply time, over at most {CHECK_CUSTOMERS:,} simulated customers; error = simulated − observed."
     )
     return table
+
+
+def _check_run(settings: SimulationSettings, outcomes: list[Outcome], name: str) -> SimulationResult:
+    days = max(1, min(settings.days, round(CHECK_CUSTOMERS / (settings.arrivals_per_hour * settings.hours))))
+    return simulate(settings.model_copy(update={"days": days}), outcomes, name=name)
 
 
 def _signed(value: float, unit: str) -> str:

@@ -13,7 +13,8 @@ Definitions (docs in the README's "Live report" section):
   `reopen_hours` of it (store.py sends that message to the bot again);
 - time to first reply: first customer message → first bot reply; hand-over → first agent reply;
 - time to resolution: first customer message → last bot reply (bot-resolved) or → the hand-over
-  closed as resolved; CSAT: share of 4-5 scores; agent time: claim → close of each hand-over.
+  closed as resolved; CSAT: share of 4-5 scores; agent time: claim → close of each hand-over;
+  wait for an agent: hand-over → claim.
 """
 
 from __future__ import annotations
@@ -180,6 +181,7 @@ def _handover_times(since: datetime | None):
     """Per handed-over conversation: its first hand-over, last resolution, and its agents' handling time."""
     h = Handover.__table__
     handled = seconds_between(h.c.claimed_at, h.c.closed_at)
+    waited = seconds_between(h.c.created_at, h.c.claimed_at)
     return (
         select(
             h.c.conversation_id.label("id"),
@@ -188,6 +190,9 @@ def _handover_times(since: datetime | None):
             func.count(handled).label("handled"),
             func.sum(handled).label("handled_s"),
             func.sum(handled * handled).label("handled_ss"),
+            func.count(waited).label("waited"),
+            func.sum(waited).label("waited_s"),
+            func.sum(waited * waited).label("waited_ss"),
         )
         .where(_in_window(h.c.conversation_id, since))
         .group_by(h.c.conversation_id)
@@ -262,6 +267,9 @@ def _kpi_query(since: datetime | None, decided_before: datetime, reopen_hours: f
             handovers.c.handled,
             handovers.c.handled_s,
             handovers.c.handled_ss,
+            handovers.c.waited,
+            handovers.c.waited_s,
+            handovers.c.waited_ss,
         )
         .select_from(
             c.outerjoin(messages, messages.c.id == c.c.id)
@@ -292,6 +300,9 @@ def _kpi_query(since: datetime | None, decided_before: datetime, reopen_hours: f
         func.sum(p.handled).label("agent_n"),
         func.sum(p.handled_s).label("agent_sum"),
         func.sum(p.handled_ss).label("agent_squares"),
+        func.sum(p.waited).label("wait_n"),
+        func.sum(p.waited_s).label("wait_sum"),
+        func.sum(p.waited_ss).label("wait_squares"),
         func.count(wait_min).label("reg_n"),
         func.sum(wait_min).label("reg_x"),
         func.sum(case((wait_min.is_not(None), p.satisfied))).label("reg_y"),
@@ -334,8 +345,8 @@ def _kpis(row: Any) -> Kpis:
     def share(name: str) -> Share:
         return Share(int(getattr(row, f"{name}_k") or 0), int(getattr(row, f"{name}_n") or 0))
 
-    def mean(name: str, n: str = "n", total: str = "sum", squares: str = "squares") -> Mean:
-        values = (getattr(row, f"{name}_{part}") for part in (n, total, squares))
+    def mean(name: str) -> Mean:
+        values = (getattr(row, f"{name}_{part}") for part in ("n", "sum", "squares"))
         count, total_, squares_ = (value or 0 for value in values)
         return Mean(int(count), float(total_), float(squares_))
 
@@ -350,7 +361,8 @@ def _kpis(row: Any) -> Kpis:
         resolution_human=mean("resolution_human"),
         csat_bot=share("csat_bot"),
         csat_agent=share("csat_agent"),
-        agent_seconds=mean("agent", "n", "sum", "squares"),
+        agent_seconds=mean("agent"),
+        wait_for_agent=mean("wait"),
         satisfaction_by_wait=Regression(
             int(row.reg_n or 0), *(float(getattr(row, f"reg_{p}") or 0) for p in ("x", "y", "xy", "xx"))
         ),
