@@ -10,11 +10,13 @@ from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
+from alembic import command
+from alembic.config import Config
 from scipy.stats import binomtest
 
 from cli_runner import run_main
 from journey.serve.analytics import live_traffic, open_database
-from journey.serve.store import Store
+from journey.serve.store import MIGRATIONS, Store, connect
 from journey.traffic import Kpis, LiveTraffic, Mean, Regression, Share
 from live_traffic import AS_OF, START, known_traffic
 from postgres_server import NO_POSTGRES, postgres_binaries, postgres_server
@@ -195,6 +197,15 @@ def test_report_live_on_an_empty_or_missing_database(tmp_path: Path, monkeypatch
     code, output = run_main(monkeypatch, capsys, "simulate", "--calibrate", "-w", str(tmp_path / "none"))
     assert code == 2 and "No app database at" in output
     assert not (tmp_path / "none" / ".journey").exists()  # reading creates nothing
+    old = tmp_path / "old.sqlite"  # written by a journey before migration 0003
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    with connect(f"sqlite:///{old}").begin() as connection:
+        config.attributes["connection"] = connection
+        command.upgrade(config, "0002")
+    (tmp_path / "none" / "journey.toml").write_text(f'[serve]\ndatabase = "sqlite:///{old}"\n')
+    code, output = run_main(monkeypatch, capsys, "report", "--live", "-w", str(tmp_path / "none"))
+    assert code == 2 and "is at schema 0002, not " in output and "start `journey serve` once" in output
     (tmp_path / "none" / "journey.toml").write_text('[serve]\ndatabase = "postgresql://ada:s3cret@127.0.0.1:1/app"\n')
     code, output = run_main(monkeypatch, capsys, "report", "--live", "-w", str(tmp_path / "none"))
     assert code == 2 and "Cannot read the app database postgresql://ada:***@127.0.0.1:1/app" in output

@@ -1,8 +1,8 @@
 """The live KPIs of served traffic, computed in the app database (`journey report --live`).
 
-Two aggregate queries, whatever the traffic's size: one row per (set-up, UTC day) with every
-KPI's count, sum and sum of squares (journey/traffic.py), and one per (set-up, hand-over reason
-or team). The database groups and sums; no conversation is loaded into Python.
+Three aggregate queries, whatever the traffic's size: one row per (set-up, UTC day) with every
+KPI's count, sum and sum of squares (journey/traffic.py), one per (set-up, hand-over reason) and
+one per (set-up, team). The database groups and sums; no conversation is loaded into Python.
 
 Definitions (docs in the README's "Live report" section):
 - a conversation is *decided* once it was handed over, or its last message is `reopen_hours` old;
