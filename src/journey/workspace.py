@@ -107,6 +107,12 @@ class KnowledgeSettings(Section):
     chunk_overlap: int = Field(32, ge=0)
     top_k: int = Field(4, ge=1)
     min_score: float = Field(0.0, description="Passages whose relevance falls below this are dropped.")
+    history_turns: int = Field(
+        2, ge=0, description="Earlier customer turns a follow-up retrieves with, beside the question alone (0: off)."
+    )
+    reranker: str | None = Field(
+        None, description="A local sentence-transformers CrossEncoder folder that re-ranks the retrieved passages."
+    )
     databases: dict[str, str] = Field(default_factory=dict, description="name -> SQLAlchemy URL")
     tables: list[TableSource] = Field(default_factory=list)
     lookups: list[Lookup] = Field(default_factory=list)
