@@ -3,7 +3,9 @@
 Scenario: a customer asks and sees a streamed, cited answer; tries to inject markup;
 makes a sensitive request that is handed over; an agent signs in, claims the conversation
 and replies; the customer sees the reply live and, after a reload, the whole conversation.
-Screenshots of both pages are saved under artifacts/.
+Feedback: a customer rates an answer with a comment, changes the rating and asks for a person
+by keyboard alone, the agent sees the rating and resolves, and the 1-5 question comes up live;
+"This solved it" asks it too. Screenshots of both pages are saved under artifacts/.
 
 Test doubles, so that the pages have something readable to show: `FixedKnowledge` stands
 in for the knowledge index, and `TypingModel` for the model — it streams a fixed sentence

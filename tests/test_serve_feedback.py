@@ -8,6 +8,7 @@ The store tests run on a real SQLite file; the API tests on one real uvicorn ser
 from __future__ import annotations
 
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import httpx
@@ -131,6 +132,16 @@ def test_asking_for_a_person_hands_over_once_with_reason_customer(store: Store) 
     with store.engine.connect() as connection:
         reasons = connection.execute(select(Handover.reason).where(Handover.conversation_id == conversation)).all()
     assert [reason for (reason,) in reasons] == ["customer", "customer"]
+
+
+def test_racing_ratings_and_requests_leave_one_row_and_one_hand_over(store: Store) -> None:
+    conversation, _, answer = answered(store)
+    values = [1, -1] * 8
+    with ThreadPoolExecutor(8) as pool:
+        list(pool.map(lambda value: store.rate_answer(conversation, answer, value), values))
+        list(pool.map(lambda _: store.request_human(conversation), range(8)))
+    assert rows(store, AnswerRating) == 1 and store.ratings(conversation)[answer].value in (1, -1)
+    assert rows(store, Handover) == 1
 
 
 # -- over HTTP ---------------------------------------------------------------------------------------------------------
