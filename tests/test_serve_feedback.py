@@ -15,6 +15,7 @@ import httpx
 import pytest
 from sqlalchemy import func, select
 
+from journey.serve import store as store_module
 from journey.serve.store import AnswerRating, Conflict, Handover, MessageNotFound, NotFound, Satisfaction, Store
 from test_serve import (
     AGENT,
@@ -61,6 +62,16 @@ def test_rating_an_answer_again_replaces_the_rating(store: Store) -> None:
     assert again.id == first.id and again.created_at == first.created_at and again.updated_at >= first.updated_at
     assert rows(store, AnswerRating) == 1
     assert {m: (r.value, r.comment) for m, r in store.ratings(conversation).items()} == {answer: (-1, None)}
+
+
+def test_on_a_database_without_upsert_rating_again_replaces_the_rating_too(
+    store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(store_module, "_UPSERTS", {})  # as on a database other than SQLite and PostgreSQL
+    conversation, _, answer = answered(store)
+    store.rate_answer(conversation, answer, 1, "Clear")
+    assert (store.rate_answer(conversation, answer, -1).value, rows(store, AnswerRating)) == (-1, 1)
+    assert store.ratings(conversation)[answer].comment is None
 
 
 def test_only_the_bots_answers_of_that_conversation_can_be_rated(store: Store) -> None:

@@ -1,10 +1,10 @@
 """The customer's side: the chat page and its API (start, post, read, a live event stream, and feedback:
 rate an answer, ask for a person, say the bot's answer solved it, score the resolved conversation).
 
-A conversation's id is its customer's key to it (unguessable, from `secrets`): whoever holds it may
-read and rate that conversation, and only its own bot answers (another conversation's message is a 404). A conversation
-may start with the customer's identity, signed by the site that embeds the chat
-(serve/identity.py); its lookups then run for that customer, and only that customer.
+A conversation's id is its customer's key to it (unguessable, from `secrets`): whoever holds it
+may read and rate that conversation's bot answers, and no other's (another conversation's message is
+a 404, as an unknown one). A conversation may start with the customer's identity, signed by the site
+that embeds the chat (serve/identity.py); its lookups then run for that customer, and only that customer.
 """
 
 from __future__ import annotations
