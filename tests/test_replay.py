@@ -18,7 +18,7 @@ import pytest
 from journey.assistant import Assistant
 from journey.errors import UserError
 from journey.evaluate.evalset import EvalItem
-from journey.evaluate.replay import ReplayPlan, bot_was_right, run_replay
+from journey.evaluate.replay import AGENT_CSAT, WRONG_COMMENT, ReplayPlan, bot_was_right, run_replay
 from journey.models.backends import Generation
 from journey.workspace import Workspace
 from test_serve import AGENT, AGENT_KEY, SENSITIVE, FixedKnowledge, make_workspace, running
@@ -61,7 +61,7 @@ def test_the_rating_rule_needs_every_fact_and_no_needed_person() -> None:
 def test_a_replay_rates_resolves_and_hands_over_through_the_api(tmp_path: Path, tiny_model_dir: Path) -> None:
     root = make_workspace(tmp_path, tiny_model_dir, rate_limit_per_minute=1000)
     with running(root, knowing_assistant) as server:
-        plan = ReplayPlan(server.url, AGENT_KEY, conversations=6, concurrency=3, agent_delay_s=0.0)
+        plan = ReplayPlan(server.url, AGENT_KEY, conversations=6, concurrency=3, agent_delay_s=0.0, reply_timeout_s=60)
         report = asyncio.run(run_replay(plan, ITEMS))
         with httpx.Client(base_url=server.url, headers=AGENT, timeout=30) as http:
             listed = http.get("/agent/api/conversations", params={"status": "all"}).json()["conversations"]
@@ -79,6 +79,9 @@ def test_a_replay_rates_resolves_and_hands_over_through_the_api(tmp_path: Path, 
     messages = [m for view in by_customer["replay-q2"] for m in view["messages"]]
     agent_replies = [m["content"] for m in messages if m["role"] == "agent"]
     assert agent_replies == [ITEMS[1].reference] * 2
+    ratings = [m["rating"] for m in messages if m["role"] == "bot"]
+    assert [(r["value"], r["comment"]) for r in ratings] == [(-1, WRONG_COMMENT)] * 2
+    assert all(view["satisfaction"]["score"] in AGENT_CSAT for view in views.values())
 
 
 def test_no_server_is_one_clear_sentence(tmp_path: Path) -> None:

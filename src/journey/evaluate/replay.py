@@ -82,7 +82,7 @@ async def run_replay(
     async with httpx.AsyncClient(base_url=plan.url.rstrip("/"), timeout=30.0) as client:
         await _check_server(client, plan)
         references = {_customer_name(item): item.reference or AGENT_FALLBACK for item in items}
-        agents = asyncio.create_task(_agents(client, plan, references))
+        agents = asyncio.create_task(_agents(client, plan, references, report.errors))
 
         async def one(index: int) -> None:
             async with slots:
@@ -101,7 +101,9 @@ async def run_replay(
             await asyncio.gather(*(one(i) for i in range(plan.conversations)))
         finally:
             agents.cancel()
-            await asyncio.gather(agents, return_exceptions=True)
+            ended = await asyncio.gather(agents, return_exceptions=True)
+            if isinstance(ended[0], Exception):
+                report.errors.append(f"agents stopped: {type(ended[0]).__name__}: {ended[0]}")
     return report
 
 
@@ -126,7 +128,7 @@ async def _customer(
     sent = (await _call(client.post, f"{base}/messages", json={"content": item.question})).json()
     reply, status = await _wait(client, base, after=sent["id"], timeout=plan.reply_timeout_s)
     report.first_reply_s.append(time.monotonic() - asked)
-    if status in ("waiting", "agent"):  # handed over by the bot: the agents take it from here
+    if reply.get("handed_over") or status in ("waiting", "agent"):  # the bot handed over: agents take it from here
         return await _rate_agent_resolution(client, base, rng, plan) or "handed-over"
     if bot_was_right(item, reply["content"]):
         await _call(client.put, f"{base}/messages/{reply['id']}/rating", json={"value": 1})
@@ -160,26 +162,36 @@ async def _wait(client: httpx.AsyncClient, base: str, *, after: int, timeout: fl
     raise TimeoutError(f"no reply within {timeout:.0f} s")
 
 
-async def _agents(client: httpx.AsyncClient, plan: ReplayPlan, references: dict[str, str]) -> None:
+async def _agents(
+    client: httpx.AsyncClient, plan: ReplayPlan, references: dict[str, str], errors: list[str]
+) -> None:
     """Simulated agents: claim each handed-over conversation, reply with its question's reference answer
-    (`references`: customer name -> answer), resolve."""
+    (`references`: customer name -> answer), resolve; what fails is added to `errors`."""
     headers = _agent_headers(plan)
-    busy: set[str] = set()
+    busy: set[tuple[str, str]] = set()
 
     async def handle(conversation_id: str, reference: str) -> None:
         base = f"/agent/api/conversations/{conversation_id}"
         body = {"agent": "replay-agent"}
         await asyncio.sleep(plan.agent_delay_s)
-        await _call(client.post, f"{base}/claim", json=body, headers=headers)
-        await _call(client.post, f"{base}/messages", json=body | {"content": reference}, headers=headers)
-        await _call(client.post, f"{base}/resolve", json=body, headers=headers)
+        try:
+            await _call(client.post, f"{base}/claim", json=body, headers=headers)
+            await _call(client.post, f"{base}/messages", json=body | {"content": reference}, headers=headers)
+            await _call(client.post, f"{base}/resolve", json=body, headers=headers)
+        except httpx.HTTPError as exc:
+            errors.append(f"agent on {conversation_id}: {type(exc).__name__}: {exc}")
 
     tasks: set[asyncio.Task] = set()
     while True:
-        listed = (await _call(client.get, "/agent/api/conversations", headers=headers)).json()["conversations"]
+        try:
+            listed = (await _call(client.get, "/agent/api/conversations", headers=headers)).json()["conversations"]
+        except httpx.HTTPError as exc:
+            errors.append(f"agents' inbox: {type(exc).__name__}: {exc}")
+            listed = []
         for conversation in listed:
-            if conversation["status"] == "waiting" and conversation["id"] not in busy:
-                busy.add(conversation["id"])
+            handover = (conversation["id"], conversation["handed_over_at"])  # one conversation may come back
+            if conversation["status"] == "waiting" and handover not in busy:
+                busy.add(handover)
                 reference = references.get(conversation["customer"], AGENT_FALLBACK)
                 task = asyncio.create_task(handle(conversation["id"], reference))
                 tasks.add(task)
