@@ -31,7 +31,7 @@ def judge_backend(settings: EvaluateSettings) -> Backend | None:
     """The configured judge, or None when no judge endpoint is set."""
     if not settings.judge_base_url:
         return None
-    from journey.models.backends import OpenAIBackend
+    from journey.models.openai_backend import OpenAIBackend
 
     model = settings.judge_model or "judge"
     return OpenAIBackend(settings.judge_base_url, model, api_key_env=settings.judge_api_key_env)
