@@ -53,9 +53,9 @@ def free_port() -> int:
 
 class FaultServer:
     """An OpenAI-compatible chat endpoint whose answers a test scripts. Each request takes the next outcome
-    from `plan` (then `then`): 200, an error status, or "slow" (longer than any test's timeout), after `delay`
-    seconds. The reply echoes the question, and `usage` counts words. It records every request it saw and
-    the most it had in flight at once."""
+    from `plan` (then `then`) after `delay` seconds: 200, an error status, "slow" (longer than any test's
+    timeout) or "junk" (a 200 that is no chat completion). The reply echoes the question and `usage` counts
+    words. It records every request it saw and the most it had in flight at once."""
 
     SLOW_S = 5.0
 
@@ -81,6 +81,8 @@ class FaultServer:
             await asyncio.sleep(self.SLOW_S if outcome == "slow" else self.delay)
         finally:
             self.in_flight -= 1
+        if outcome == "junk":
+            return {"status": "ok"}  # a 200 that is not a chat completion: some other service on the port
         if outcome not in (200, "slow"):
             headers = {"retry-after-ms": "20"} if outcome == 429 else {}  # 5xx: the client's own back-off
             return JSONResponse({"error": {"message": "scripted failure"}}, status_code=int(outcome), headers=headers)
@@ -170,6 +172,12 @@ def test_a_server_too_slow_for_the_timeout_is_given_up_on(fault: FaultServer, fa
     with pytest.raises(UserError, match=r"did not reply within 0\.3 s after 2 attempts \(raise model\.openai_timeout"):
         backend(fault_url, timeout=0.3, max_retries=1).generate([ask("Hello?")], max_new_tokens=8)
     assert len(fault.seen) == 2 and time.monotonic() - start < FaultServer.SLOW_S
+
+
+def test_a_200_that_is_not_a_chat_completion_is_said_so(fault: FaultServer, fault_url: str) -> None:
+    fault.then = "junk"
+    with pytest.raises(UserError, match=r"answered with no reply in it: is model\.openai_base_url an OpenAI-compat"):
+        backend(fault_url).generate([ask("Hello?")], max_new_tokens=8)
 
 
 def test_a_closed_port_is_one_sentence_naming_the_url_after_the_retries() -> None:

@@ -23,6 +23,7 @@ from journey.errors import UserError
 from journey.models.backends import Generation
 from journey.models.messages import Messages
 
+NOT_CHAT = "is model.openai_base_url an OpenAI-compatible API (ending in /v1)?"
 NO_KEY = "EMPTY"  # the client insists on a key; servers started without one (vLLM, llama.cpp) accept any
 
 
@@ -93,7 +94,9 @@ class OpenAIBackend:
         start = time.perf_counter()
         with self._failures():
             response = self._client.chat.completions.create(**self._request(messages, max_new_tokens))
-        text = (response.choices[0].message.content or "").strip() if response.choices else ""
+        if not getattr(response, "choices", None):
+            raise UserError(f"The model server at {self.base_url} answered with no reply in it: {NOT_CHAT}")
+        text = (response.choices[0].message.content or "").strip()
         usage = response.usage
         return Generation(
             text,
@@ -142,10 +145,10 @@ class OpenAIBackend:
             hint = {
                 401: f": check the key in ${self._key_env}",
                 403: f": check the key in ${self._key_env}",
-                404: f": does it serve the model '{self.model}'?",
+                404: f": does it serve the model '{self.model}', and does the URL end in /v1?",
             }.get(exc.status_code, "")
             return f"{where} failed {tried}, the last with status {status}{hint}."
-        return f"{where} sent a reply that is not an OpenAI chat completion ({type(exc).__name__})."
+        return f"{where} sent what the client could not read ({type(exc).__name__}): {NOT_CHAT}"
 
 
 def _phrase(status: int) -> str:
