@@ -204,7 +204,7 @@ def test_without_its_key_variable_no_other_key_is_sent(
 def test_generate_keeps_up_to_concurrency_requests_in_flight_and_returns_replies_in_order(
     fault: FaultServer, fault_url: str, concurrency: int
 ) -> None:
-    fault.delay = 0.25
+    fault.delay = 0.6 if concurrency > 1 else 0.05  # long enough to overlap on a busy machine
     replies = backend(fault_url, concurrency=concurrency).generate([ask(q) for q in QUESTIONS], max_new_tokens=8)
     assert [r.text for r in replies] == [f"Echo: {q}" for q in QUESTIONS]
     assert fault.max_in_flight == concurrency
@@ -215,7 +215,7 @@ def test_generate_keeps_up_to_concurrency_requests_in_flight_and_returns_replies
 def test_the_limit_holds_across_threads_sharing_a_backend(fault: FaultServer, fault_url: str) -> None:
     from concurrent.futures import ThreadPoolExecutor
 
-    fault.delay = 0.2
+    fault.delay = 0.6
     shared = backend(fault_url, concurrency=3)
     with ThreadPoolExecutor(6) as callers:
         list(callers.map(lambda q: shared.generate([ask(q)], max_new_tokens=8), QUESTIONS))
@@ -290,7 +290,7 @@ def test_evaluate_overlaps_requests_keeps_finished_answers_when_the_server_fails
     tmp_path: Path, fault: FaultServer, fault_url: str
 ) -> None:
     workspace = Workspace.load(openai_workspace(tmp_path, fault_url, "concurrency = 3\nopenai_max_retries = 0"))
-    fault.delay = 0.2
+    fault.delay = 0.6
     fault.plan = [200] * 4
     fault.then = 500
     with pytest.raises(UserError, match="failed after 1 attempt, the last with status 500"):
@@ -301,7 +301,7 @@ def test_evaluate_overlaps_requests_keeps_finished_answers_when_the_server_fails
     assert not run.manifest()["finished"]
 
     fault.reset()
-    fault.delay = 0.2
+    fault.delay = 0.05
     changed = Workspace.load(openai_workspace(tmp_path, fault_url, "concurrency = 2\nopenai_max_retries = 3"))
     results = evaluate(changed, ["as-is"], console=Console(quiet=True))  # resumes: pace settings keep answers
     assert results.run.id == run.id and len(fault.seen) == len(QUESTIONS) - 4
@@ -390,3 +390,23 @@ def test_against_journey_serve_a_wrong_key_says_which_variable_to_check(
         f"check the key in ${KEY_ENV}."
     )
     assert "not-the-key" not in str(caught.value)
+
+
+def test_the_judge_grades_concurrency_answers_at_once(tmp_path: Path, fault: FaultServer, fault_url: str) -> None:
+    from journey.evaluate.evalset import EvalItem
+    from journey.evaluate.judge import judge_run, load_judgements
+    from journey.evaluate.runs import AnswerRecord, create_run
+
+    run = create_run(Workspace.load(openai_workspace(tmp_path, fault_url)), "judged")
+    items = [EvalItem(f"q{i}", q, reference="41 days") for i, q in enumerate(QUESTIONS)]
+    records = [
+        AnswerRecord(id=i.id, setup="as-is", fingerprint="f", question=i.question, answer="41 days", handed_over=False)
+        for i in items
+    ]
+    fault.delay = 0.6
+    assert judge_run(backend(fault_url, concurrency=3), run, items, records) == len(QUESTIONS)
+    assert fault.max_in_flight == 3
+    # the grade is the echo's first digit 1-5: the question's item number (item 0: the 4 of "41 days"),
+    # so each grade is its own question's
+    expected = {(f"q{i}", "as-is", "f"): (i - 1) / 4 for i in range(1, 6)} | {("q0", "as-is", "f"): 0.75}
+    assert load_judgements(run) == expected
