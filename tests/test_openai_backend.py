@@ -142,7 +142,7 @@ def backend(url: str, **options: Any) -> OpenAIBackend:
 
 
 # -- retries, time-outs and the error a user reads ------------------------------------------------------
-def test_a_429_is_retried_after_the_servers_retry_after_and_then_succeeds(fault: FaultServer, fault_url: str) -> None:
+def test_429s_are_retried_until_the_server_answers(fault: FaultServer, fault_url: str) -> None:
     fault.plan = [429, 429]
     generation = backend(fault_url, max_retries=2).generate([ask("Where is my order?")], max_new_tokens=8)[0]
     assert generation.text == "Echo: Where is my order?"
