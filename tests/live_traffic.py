@@ -1,18 +1,17 @@
 """A small, known traffic set written through the app database's Store, at chosen times.
 
 The Store stamps every row with the current time; `Traffic` calls the Store as `journey serve`
-does, then moves the new row to the moment the test wants, so every KPI can be worked out by
-hand. Ratings and satisfaction scores have no Store method yet: they are inserted as rows of
-their tables (migration 0003), as the feedback endpoints will write them.
+does (answers, hand-overs, claims, resolutions, ratings and scores), then moves the new row to
+the moment the test wants, so every KPI can be worked out by hand.
 """
 
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import insert, update
+from sqlalchemy import update
 
-from journey.serve.store import AnswerRating, Conversation, Handover, Message, Satisfaction, Store
+from journey.serve.store import Conversation, Handover, Message, Store
 
 START = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)  # a Monday, 09:00 UTC
 AS_OF = START + timedelta(days=10)
@@ -63,30 +62,33 @@ class Traffic:
         self.store.close_handover(cid, "ada", outcome)
         self._stamp(Handover.__table__, self.store.handover(cid).id, closed_at=when)
 
+    def solved(self, cid: str, when: datetime) -> None:
+        """The customer says the bot's answer solved it."""
+        self.store.resolve_by_customer(cid)
+        self._stamp(Conversation.__table__, cid, resolved_at=when)
+
     def rate(self, cid: str, message_id: int, value: int) -> None:
-        self._insert(AnswerRating, conversation_id=cid, message_id=message_id, value=value)
+        self.store.rate_answer(cid, message_id, value)
 
     def score(self, cid: str, score: int) -> None:
-        self._insert(Satisfaction, conversation_id=cid, score=score)
-
-    def _insert(self, model, **values) -> None:
-        with self.store.engine.begin() as connection:
-            connection.execute(insert(model.__table__).values(created_at=AS_OF, updated_at=AS_OF, **values))
+        self.store.rate_conversation(cid, score)
 
 
 def known_traffic(store: Store) -> Traffic:
-    """Eight conversations over two days and two set-ups, and one still open at AS_OF (see the test's sums)."""
+    """Eight conversations over two days and two set-ups, two answered an hour before AS_OF (see the test's sums)."""
     t = Traffic(store)
     # augmented, day 0
     a = t.conversation("augmented", at("09:00"))
     t.customer(a, at("09:00"))
     t.bot(a, at("09:00:30"))  # resolved by the bot in 30 s
+    t.solved(a, at("09:01"))
     t.score(a, 5)
     b = t.conversation("augmented", at("09:10"))
     t.customer(b, at("09:10"))
     t.bot(b, at("09:10:20"))
     t.customer(b, at("09:15"))
     t.bot(b, at("09:15:40"))  # resolved by the bot in 340 s, first reply in 20 s
+    t.solved(b, at("09:16"))
     t.score(b, 3)
     c = t.conversation("augmented", at("09:20"))
     t.customer(c, at("09:20"))
@@ -111,6 +113,7 @@ def known_traffic(store: Store) -> Traffic:
     f = t.conversation("augmented", at("10:00", day=1))
     t.customer(f, at("10:00", day=1))
     t.bot(f, at("10:00:15", day=1))
+    t.solved(f, at("10:01", day=1))
     t.score(f, 4)
     # as-is, day 0
     g = t.conversation("as-is", at("12:00"))
@@ -122,9 +125,14 @@ def known_traffic(store: Store) -> Traffic:
     h = t.conversation("as-is", at("13:00"))
     t.customer(h, at("13:00"))
     t.bot(h, at("13:01"))
+    t.solved(h, at("13:02"))
     t.score(h, 5)
-    # as-is, still open at AS_OF: answered an hour ago, the customer may come back
-    i = t.conversation("as-is", AS_OF - timedelta(hours=1))
-    t.customer(i, AS_OF - timedelta(hours=1))
-    t.bot(i, AS_OF - timedelta(hours=1) + timedelta(seconds=8))
+    # as-is, answered an hour before AS_OF: i is still open (the customer may come back), j is decided: its
+    # customer said the answer solved it
+    hour_ago = AS_OF - timedelta(hours=1)
+    i, j = t.conversation("as-is", hour_ago), t.conversation("as-is", hour_ago)
+    for cid in (i, j):
+        t.customer(cid, hour_ago)
+        t.bot(cid, hour_ago + timedelta(seconds=8))
+    t.solved(j, hour_ago + timedelta(seconds=30))
     return t

@@ -5,7 +5,8 @@ KPI's count, sum and sum of squares (journey/traffic.py), one per (set-up, hand-
 one per (set-up, team). The database groups and sums; no conversation is loaded into Python.
 
 Definitions (docs in the README's "Live report" section):
-- a conversation is *decided* once it was handed over, or its last message is `reopen_hours` old;
+- a conversation is *decided* once it was handed over, its customer said the bot's last answer solved
+  it (store.resolve_by_customer), or its last message is `reopen_hours` old;
 - *resolved by the bot*: decided, never handed over, the bot's reply is its last message and
   no bot answer in it was rated down. A customer who writes again within `reopen_hours` of
   the bot's answer reopens it (the conversation is not decided until its new last answer is
@@ -234,7 +235,8 @@ def _kpi_query(since: datetime | None, decided_before: datetime, reopen_hours: f
     messages, handovers = _message_times(since), _handover_times(since)
     reopened, rated_down = _reopened(since, reopen_hours), _rated_down(since)
     handed = handovers.c.id.is_not(None)
-    decided = or_(handed, func.coalesce(messages.c.last_at, c.c.created_at) <= decided_before)
+    confirmed = and_(c.c.resolved_by == "bot", c.c.resolved_at >= messages.c.last_bot)  # "this solved it"
+    decided = or_(handed, confirmed, func.coalesce(messages.c.last_at, c.c.created_at) <= decided_before)
     bot_resolved = and_(
         decided,
         ~handed,
