@@ -1,0 +1,170 @@
+"""Micro-batched generation: concurrent requests share decode steps, yet each row gets exactly the tokens it
+gets alone (greedy), stops on its own, streams in order, fails alone; `journey serve` answers concurrent chats
+through it. All on the tiny random model (tests/conftest.py)."""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+import torch
+
+from journey.assistant import Assistant, load_assistant
+from journey.models.backends import TransformersBackend
+from journey.models.batching import BatchedBackend, BatchingEngine, EngineClosed
+from journey.models.loading import load_model
+from journey.workspace import Workspace
+from test_serve import QUESTION, FixedKnowledge, bot_replies, client, make_workspace, running, say, start
+
+QUESTIONS = [
+    "Hi",
+    "Where is my order?",
+    "How long do I have to return an item, and who pays for shipping back?",
+    "What does shipping cost?",
+]
+
+
+@pytest.fixture(scope="module")
+def backend(tiny_model_dir: Path) -> TransformersBackend:
+    model, tokenizer = load_model(str(tiny_model_dir))
+    return TransformersBackend(model, tokenizer)
+
+
+@pytest.fixture(scope="module")
+def engine(backend: TransformersBackend) -> Iterator[BatchingEngine]:
+    engine = BatchingEngine(backend.model, max_batch=8, window_s=0.02)
+    yield engine
+    engine.close()
+
+
+def prompt(backend: TransformersBackend, question: str) -> list[int]:
+    return backend.encode([{"role": "user", "content": question}], max_new_tokens=200)[0]
+
+
+def alone(backend: TransformersBackend, ids: list[int], max_new_tokens: int) -> list[int]:
+    """Greedy tokens of `ids` generated on their own by transformers' `generate`, up to the first stop token."""
+    with torch.inference_mode():
+        output = backend.model.generate(torch.tensor([ids]), max_new_tokens=max_new_tokens, do_sample=False)
+    new = output[0, len(ids) :].tolist()
+    stops = set(backend.model.generation_config.eos_token_id)
+    return next((new[:i] for i, token in enumerate(new) if token in stops), new)
+
+
+def test_batched_greedy_rows_equal_each_prompt_generated_alone(
+    backend: TransformersBackend, engine: BatchingEngine
+) -> None:
+    prompts = [prompt(backend, q) for q in QUESTIONS]
+    assert len({len(p) for p in prompts}) == len(prompts)  # different lengths: left padding is exercised
+    streams = [engine.submit(p, 30) for p in prompts]  # all queued before any is read: one batch
+    assert [list(s) for s in streams] == [alone(backend, p, 30) for p in prompts]
+
+
+def test_each_row_stops_at_its_own_limit_or_stop_token(backend: TransformersBackend, engine: BatchingEngine) -> None:
+    stopping = prompt(backend, "Where is my order?")  # the tiny model ends this reply with its stop token
+    expected = alone(backend, stopping, 200)
+    assert 20 < len(expected) < 200
+    long_one = prompt(backend, "Hi")
+    streams = [engine.submit(stopping, 200), engine.submit(long_one, 3), engine.submit(long_one, 11)]
+    got = [list(s) for s in streams]
+    assert got == [expected, alone(backend, long_one, 3), alone(backend, long_one, 11)]
+    assert [len(g) for g in got[1:]] == [3, 11]
+
+
+def test_requests_join_a_running_batch_and_still_get_their_own_tokens(
+    backend: TransformersBackend, engine: BatchingEngine
+) -> None:
+    first, second = prompt(backend, QUESTIONS[2]), prompt(backend, QUESTIONS[3])
+    stamps: dict[str, list[float]] = {"first": [], "second": []}
+    tokens: dict[str, list[int]] = {"first": [], "second": []}
+    started = threading.Event()
+
+    def read(name: str, stream: Iterator[int]) -> None:
+        for token in stream:
+            tokens[name].append(token)
+            stamps[name].append(time.perf_counter())
+            started.set()
+
+    reader = threading.Thread(target=read, args=("first", engine.submit(first, 150)))
+    reader.start()
+    assert started.wait(10)
+    read("second", engine.submit(second, 20))  # submitted while the first one is generating
+    reader.join()
+    assert stamps["second"][0] < stamps["first"][-1]  # it joined the running batch instead of waiting
+    assert tokens == {"first": alone(backend, first, 150), "second": alone(backend, second, 20)}
+
+
+def test_tokens_stream_in_order_as_text_pieces(backend: TransformersBackend, engine: BatchingEngine) -> None:
+    batched = BatchedBackend(backend, engine)
+    messages = [{"role": "user", "content": QUESTION}]
+    pieces = list(batched.stream(messages, max_new_tokens=25))
+    assert len(pieces) > 1  # streamed, not one block
+    assert "".join(pieces).strip() == "".join(backend.stream(messages, max_new_tokens=25)).strip()
+    [generation] = batched.generate([messages], max_new_tokens=25)
+    assert generation.text == "".join(pieces).strip() and generation.completion_tokens == 25
+
+
+def test_a_failing_or_abandoned_request_does_not_harm_the_others(
+    backend: TransformersBackend, engine: BatchingEngine
+) -> None:
+    good = [prompt(backend, q) for q in QUESTIONS[:2]]
+    bad = [backend.model.config.vocab_size + 5]  # not a token of this model: its prompt cannot be embedded
+    streams = [engine.submit(good[0], 20), engine.submit(bad, 20), engine.submit(good[1], 20)]
+    abandoned = engine.submit(good[0], 150)
+    next(abandoned)
+    abandoned.close()  # the customer went away: its row leaves at the next step
+    with pytest.raises(IndexError):
+        list(streams[1])
+    assert [list(streams[0]), list(streams[2])] == [alone(backend, good[0], 20), alone(backend, good[1], 20)]
+    assert list(engine.submit(good[1], 5)) == alone(backend, good[1], 5)  # and the engine carries on
+
+
+def test_closing_ends_waiting_requests_and_the_thread(backend: TransformersBackend) -> None:
+    engine = BatchingEngine(backend.model, max_batch=2)
+    running_one = engine.submit(prompt(backend, "Hi"), 200)
+    next(running_one)
+    engine.close()
+    with pytest.raises(EngineClosed):
+        list(running_one)
+    assert not engine._thread.is_alive()
+    with pytest.raises(EngineClosed):
+        engine.submit([1, 2], 3)
+
+
+def test_the_batch_size_is_measured_and_logged_when_not_set(backend: TransformersBackend, caplog) -> None:
+    with caplog.at_level(logging.INFO, logger="journey.models.batching"):
+        engine = BatchingEngine(backend.model)
+    engine.close()
+    record = next(r for r in caplog.records if hasattr(r, "max_batch"))
+    assert record.max_batch == engine.max_batch and 1 <= engine.max_batch <= 64
+    assert set(record.tokens_per_s_by_rows) >= {1, 2}
+
+
+def test_journey_serve_answers_concurrent_chats_in_one_batch(tmp_path: Path, tiny_model_dir: Path) -> None:
+    root = make_workspace(tmp_path, tiny_model_dir, max_batch=8)
+    served: list[Assistant] = []
+
+    def assistant(workspace: Workspace) -> Assistant:
+        backend = load_assistant(workspace, "as-is").backend
+        served.append(Assistant(workspace.settings, backend, setup="augmented", knowledge=FixedKnowledge()))
+        return served[-1]
+
+    questions = [f"{q} (customer {i})" for i, q in enumerate(QUESTIONS * 3)]
+    expected = [reply.answer for reply in assistant(Workspace.load(root)).answer_batch([(q, None) for q in questions])]
+    with running(root, assistant) as server, client(server) as http:
+        assert isinstance(served[-1].backend, BatchedBackend)
+        conversations = [start(http, f"C{i}") for i in range(len(questions))]
+        with httpx.Client(base_url=server.url, timeout=30) as other:
+            threads = [
+                threading.Thread(target=say, args=(other, c, q)) for c, q in zip(conversations, questions, strict=True)
+            ]
+            for thread in threads:
+                thread.start()
+            for thread in threads:
+                thread.join()
+        answers = [bot_replies(http, c, 1)[0]["content"] for c in conversations]
+    assert answers == expected
