@@ -135,6 +135,18 @@ def test_closing_ends_waiting_requests_and_the_thread(backend: TransformersBacke
         engine.submit([1, 2], 3)
 
 
+def test_with_a_temperature_rows_sample_within_their_limits(backend: TransformersBackend) -> None:
+    engine = BatchingEngine(backend.model, max_batch=4, temperature=0.8)
+    torch.manual_seed(0)
+    try:
+        got = [list(s) for s in [engine.submit(prompt(backend, q), 40) for q in QUESTIONS]]
+    finally:
+        engine.close()
+    greedy = [alone(backend, prompt(backend, q), 40) for q in QUESTIONS]
+    assert all(0 < len(g) <= 40 and max(g) < backend.model.config.vocab_size for g in got)
+    assert got != greedy  # it sampled
+
+
 def test_the_batch_size_is_measured_and_logged_when_not_set(backend: TransformersBackend, caplog) -> None:
     with caplog.at_level(logging.INFO, logger="journey.models.batching"):
         engine = BatchingEngine(backend.model)

@@ -11,7 +11,8 @@ Rows are left-padded into one shared KV cache (transformers' `DynamicCache`) wit
 per-row positions, so each row's greedy output is the one it gets alone (tests/test_batching.py).
 transformers' own continuous batching (`init_continuous_batching`) also runs on CPU and gives the same
 tokens, but sizes its paged cache from free memory (6 GB resident for SmolLM2-135M), spends ~20 s on its
-first batch, and applies only its built-in per-request logits processors; this loop does neither.
+first batch, and applies only its built-in per-request logits processors; this loop holds only the rows
+it runs, starts at once, and has one place for any logits processor (`_choose`).
 """
 
 from __future__ import annotations
@@ -144,14 +145,15 @@ class BatchingEngine:
     def _run(self) -> None:
         with torch.inference_mode():
             while not self._closing.is_set():
+                taken: list[_Request] = []
                 try:
-                    self._admit(self._take())
+                    self._admit(taken := self._take())
                     if self._batch is not None:
                         self._step()
                 except Exception as exc:  # a failed step fails its rows, not the engine
                     log.exception("A batched generation step failed")
-                    for request in self._batch.requests if self._batch else []:
-                        request.tokens.put(exc)
+                    for request in {*taken, *(self._batch.requests if self._batch else [])}:
+                        request.tokens.put(exc)  # (after the end of a finished one: never read)
                     self._batch = None
         _fail((self._batch.requests if self._batch else []) + _drain(self._waiting))
 
