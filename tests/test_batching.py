@@ -156,7 +156,7 @@ def test_the_batch_size_is_measured_and_logged_when_not_set(backend: Transformer
     assert set(record.tokens_per_s_by_rows) >= {1, 2}
 
 
-def test_journey_serve_answers_concurrent_chats_in_one_batch(tmp_path: Path, tiny_model_dir: Path) -> None:
+def test_journey_serve_answers_concurrent_chats_in_one_batch_and_stops_it(tmp_path: Path, tiny_model_dir: Path) -> None:
     root = make_workspace(tmp_path, tiny_model_dir, max_batch=8)
     served: list[Assistant] = []
 
@@ -168,7 +168,7 @@ def test_journey_serve_answers_concurrent_chats_in_one_batch(tmp_path: Path, tin
     questions = [f"{q} (customer {i})" for i, q in enumerate(QUESTIONS * 3)]
     expected = [reply.answer for reply in assistant(Workspace.load(root)).answer_batch([(q, None) for q in questions])]
     with running(root, assistant) as server, client(server) as http:
-        assert isinstance(served[-1].backend, BatchedBackend)
+        assert isinstance(served[-1].backend, BatchedBackend) and engine_threads()
         conversations = [start(http, f"C{i}") for i in range(len(questions))]
         with httpx.Client(base_url=server.url, timeout=30) as other:
             threads = [
@@ -180,3 +180,8 @@ def test_journey_serve_answers_concurrent_chats_in_one_batch(tmp_path: Path, tin
                 thread.join()
         answers = [bot_replies(http, c, 1)[0]["content"] for c in conversations]
     assert answers == expected
+    assert not engine_threads()  # stopped with the server
+
+
+def engine_threads() -> list[threading.Thread]:
+    return [thread for thread in threading.enumerate() if thread.name == "journey-batch-as-is"]
