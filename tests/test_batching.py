@@ -13,11 +13,14 @@ from pathlib import Path
 import httpx
 import pytest
 import torch
+from peft import LoraConfig, get_peft_model
+from transformers import MistralConfig, MistralForCausalLM
 
 from journey.assistant import Assistant, load_assistant
 from journey.models.backends import TransformersBackend
-from journey.models.batching import BatchedBackend, BatchingEngine, EngineClosed
+from journey.models.batching import BatchedBackend, BatchingEngine, BatchingUnsupported, EngineClosed
 from journey.models.loading import load_model
+from journey.serve.batching import batch_generation
 from journey.workspace import Workspace
 from test_serve import QUESTION, FixedKnowledge, bot_replies, client, make_workspace, running, say, start
 
@@ -145,6 +148,34 @@ def test_with_a_temperature_rows_sample_within_their_limits(backend: Transformer
     greedy = [alone(backend, prompt(backend, q), 40) for q in QUESTIONS]
     assert all(0 < len(g) <= 40 and max(g) < backend.model.config.vocab_size for g in got)
     assert got != greedy  # it sampled
+
+
+def test_a_lora_wrapped_model_batches_the_same(backend: TransformersBackend) -> None:
+    lora = LoraConfig(r=4, target_modules=["q_proj", "v_proj"], init_lora_weights=False)  # random: it changes outputs
+    wrapped = TransformersBackend(get_peft_model(backend.model, lora).eval(), backend.tokenizer)
+    try:
+        engine = BatchingEngine(wrapped.model, max_batch=4)
+        prompts = [prompt(wrapped, q) for q in QUESTIONS]
+        assert [list(s) for s in [engine.submit(p, 15) for p in prompts]] == [alone(wrapped, p, 15) for p in prompts]
+        engine.close()
+    finally:
+        wrapped.model.unload()  # the module-wide model is shared by the other tests
+
+
+def test_a_model_it_cannot_batch_is_served_one_chat_at_a_time(
+    backend: TransformersBackend, tmp_path: Path, tiny_model_dir: Path
+) -> None:
+    config = MistralConfig(
+        vocab_size=64, hidden_size=16, intermediate_size=32, num_hidden_layers=1, num_attention_heads=2,
+        num_key_value_heads=1, sliding_window=8, eos_token_id=2,
+    )  # fmt: skip
+    sliding = MistralForCausalLM(config).eval()
+    with pytest.raises(BatchingUnsupported, match="full attention"):
+        BatchingEngine(sliding, max_batch=2)
+    workspace = Workspace.load(make_workspace(tmp_path, tiny_model_dir))
+    plain = TransformersBackend(sliding, backend.tokenizer, name="sliding")
+    assistant = Assistant(workspace.settings, plain, setup="as-is")
+    assert batch_generation([assistant], workspace.settings.serve) == [] and assistant.backend is plain
 
 
 def test_the_batch_size_is_measured_and_logged_when_not_set(backend: TransformersBackend, caplog) -> None:

@@ -42,6 +42,10 @@ class EngineClosed(RuntimeError):
     """The engine shut down before the request finished."""
 
 
+class BatchingUnsupported(RuntimeError):
+    """The model's KV cache cannot be batched row by row here (sliding-window or recurrent layers)."""
+
+
 @dataclass(eq=False)
 class _Request:
     prompt: list[int]
@@ -99,6 +103,7 @@ class BatchingEngine:
         self.window_s = window_s
         self.temperature = temperature
         self.stop_ids = set(token_id_list(model.generation_config.eos_token_id))
+        self._probe()
         if max_batch:
             self.max_batch = max_batch
             log.info("batching up to %d chats per decode step (as set)", max_batch,
@@ -217,7 +222,7 @@ class BatchingEngine:
             logits_to_keep=1,
         )
         if not all(type(layer) is DynamicLayer for layer in cache.layers):
-            raise TypeError("batched generation needs a full-attention model; set serve.max_batch = 1")
+            raise BatchingUnsupported("its cache has layers other than full attention")
         last = self._choose(out.logits[:, -1])
         return _Batch(list(requests), cache, mask, positions[:, -1] + 1, last)
 
@@ -267,6 +272,16 @@ class BatchingEngine:
         if len(staying) < len(batch.requests):
             batch.keep(staying)
         return batch
+
+    def _probe(self) -> None:
+        """Raise `BatchingUnsupported` unless a prompt prefills into a cache this engine can batch."""
+        try:
+            with torch.inference_mode():
+                self._prefill([_Request([min(3, self.model.config.vocab_size - 1)] * 2, 1)])
+        except BatchingUnsupported:
+            raise
+        except Exception as exc:
+            raise BatchingUnsupported(f"its forward pass does not take a batched cache ({exc})") from exc
 
     def _measure_max_batch(self, *, limit: int = 64, prompt_tokens: int = 32, seconds: float = 0.05) -> int:
         """The batch size to serve with, measured on this machine: keep doubling the rows of a decode step while
