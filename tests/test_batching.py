@@ -216,3 +216,16 @@ def test_journey_serve_answers_concurrent_chats_in_one_batch_and_stops_it(tmp_pa
 
 def engine_threads() -> list[threading.Thread]:
     return [thread for thread in threading.enumerate() if thread.name == "journey-batch-as-is"]
+
+
+@pytest.mark.integration
+def test_smollm2_batched_rows_equal_each_chat_generated_alone() -> None:
+    model, tokenizer = load_model("smollm2-135m-instruct")
+    smol = TransformersBackend(model, tokenizer)
+    engine = BatchingEngine(model, max_batch=4)
+    try:
+        prompts = [prompt(smol, q) for q in QUESTIONS]
+        streams = [engine.submit(p, 16) for p in prompts]
+        assert [list(s) for s in streams] == [alone(smol, p, 16) for p in prompts]
+    finally:
+        engine.close()

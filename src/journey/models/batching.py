@@ -244,8 +244,9 @@ class BatchingEngine:
         batch.last = self._choose(out.logits[:, -1])
 
     def _choose(self, logits: torch.Tensor) -> torch.Tensor:
-        """Each row's next token from its logits (rows × vocabulary). A per-row logits processor goes here,
-        row `i` being `self._batch.requests[i]` (the prompt and the tokens it was sent)."""
+        """Each row's next token from its logits (rows × vocabulary), greedy as `TransformersBackend` asks of
+        `generate`, or sampled with `temperature` and top-p 0.95 likewise. A logits processor goes here: its
+        callers (`_prefill`, `_decode`) know which request each row is."""
         if self.temperature <= 0:
             return logits.argmax(-1)
         scores = TopPLogitsWarper(0.95)(None, logits.float() / self.temperature)
