@@ -5,6 +5,11 @@ through it. All on the tiny random model (tests/conftest.py)."""
 from __future__ import annotations
 
 import logging
+import os
+import signal
+import socket
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -22,7 +27,7 @@ from journey.models.batching import BatchedBackend, BatchingEngine, BatchingUnsu
 from journey.models.loading import load_model
 from journey.serve.batching import batch_generation
 from journey.workspace import Workspace
-from test_serve import QUESTION, FixedKnowledge, bot_replies, client, make_workspace, running, say, start
+from test_serve import QUESTION, FixedKnowledge, bot_replies, client, make_workspace, running, say, start, wait_for
 
 QUESTIONS = [
     "Hi",
@@ -229,3 +234,36 @@ def test_smollm2_batched_rows_equal_each_chat_generated_alone() -> None:
         assert [list(s) for s in streams] == [alone(smol, p, 16) for p in prompts]
     finally:
         engine.close()
+
+
+def test_ctrl_c_stops_journey_serve_promptly_while_chats_are_being_generated(
+    tmp_path: Path, tiny_model_dir: Path
+) -> None:
+    root = make_workspace(tmp_path, tiny_model_dir, max_batch=8)
+    config = root / "journey.toml"
+    config.write_text(config.read_text().replace("max_new_tokens = 8", "max_new_tokens = 200"), encoding="utf-8")
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    env = {**os.environ, "JOURNEY_API_KEYS": "test-key"}
+    command = [sys.executable, "-m", "journey", "serve", "-w", str(root), "--setup", "as-is", "--port", str(port)]
+    process = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    try:
+        with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=10) as http:
+            wait_for(lambda: _up(http), timeout=120)
+            for i in range(12):
+                say(http, start(http, f"C{i}"), QUESTION)
+            wait_for(lambda: http.get("/healthz").json()["pending"] > 0)
+    finally:
+        process.send_signal(signal.SIGINT)
+        began = time.monotonic()
+        _, stderr = process.communicate(timeout=30)
+    assert process.returncode == 0 and time.monotonic() - began < 15, stderr
+    assert "Traceback" not in stderr
+
+
+def _up(http: httpx.Client) -> bool:
+    try:
+        return http.get("/healthz").status_code == 200
+    except httpx.TransportError:
+        return False
