@@ -88,7 +88,8 @@ class _Batch:
 
 
 class BatchingEngine:
-    """Generates for many callers at once with one model: `submit` from any thread, read its token ids."""
+    """Generates for many callers at once with one model: `submit` from any thread, read its token ids.
+    `max_batch` None: measured on this machine at start (`_measure_max_batch`); either way it is logged."""
 
     def __init__(
         self,
