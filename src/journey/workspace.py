@@ -287,8 +287,15 @@ class ServeSettings(Section):
     max_body_bytes: int = Field(262_144, ge=1024, description="Larger request bodies are refused with 413.")
     max_pending: int = Field(128, ge=1, description="Generations queued for the model before new ones get 503.")
     generation_threads: int | None = Field(
-        None, ge=1, description="Generations run at once; default 1 in-process, 8 with an OpenAI-compatible backend."
+        None,
+        ge=1,
+        description="Generations run at once; default 1 in-process (twice serve.max_batch when batching), 8 with an "
+        "OpenAI-compatible backend.",
     )
+    max_batch: int | None = Field(
+        None, ge=1, description="Chats an in-process model generates together; default measured at start-up; 1: off."
+    )
+    batch_window_ms: float = Field(5.0, ge=0, description="How long an idle model waits for more chats to batch.")
     threads: int | None = Field(
         None, ge=1, description="torch threads for an in-process model; default one core fewer than usable."
     )
