@@ -306,6 +306,26 @@ def serve(
 
 
 @app.command()
+def harvest(
+    force: Annotated[
+        bool, typer.Option("--force", help="Replace harvested files changed since journey wrote them.")
+    ] = False,
+    workspace: WorkspaceOption = None,
+) -> None:
+    """Resolved conversations and rated bot answers → training data for review, personal data redacted."""
+    ws = _workspace(workspace)  # before the app database and presidio load: a missing workspace is said at once
+    from journey.serve.harvest import harvest as run_harvest
+
+    report = run_harvest(ws, force=force)
+    console.print(report.summary(), highlight=False)
+    console.print(
+        f"Once reviewed: add {report.paths.conversations.name} to data/tickets.jsonl for `journey finetune`; "
+        "`journey finetune --method dpo` (or kto) trains on the pairs (or the rated answers).",
+        highlight=False,
+    )
+
+
+@app.command()
 def index(
     watch: Annotated[
         bool, typer.Option("--watch", help="Then keep the index in step with the sources until Ctrl-C.")

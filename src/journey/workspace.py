@@ -251,6 +251,20 @@ class ServeSettings(Section):
     )
 
 
+class HarvestSettings(Section):
+    """`journey harvest`: what else in the app database's conversations is personal data, and what is not."""
+
+    keep: list[str] = Field(
+        default_factory=list, description="Values never redacted: the company's own phone number, e-mail address."
+    )
+    names_database: str | None = Field(None, description="Declared database ([knowledge.databases]) with names.")
+    names_sql: str | None = Field(
+        None,
+        description="Read-only SQL returning a customer's names, its :parameters named like identity fields, e.g. "
+        "SELECT first_name, last_name FROM customers WHERE email = :email",
+    )
+
+
 class Settings(Section):
     """The whole of `journey.toml`. Every section is optional."""
 
@@ -264,6 +278,7 @@ class Settings(Section):
     simulation: SimulationSettings = Field(default_factory=SimulationSettings)
     cost: CostSettings = Field(default_factory=CostSettings)
     serve: ServeSettings = Field(default_factory=ServeSettings)
+    harvest: HarvestSettings = Field(default_factory=HarvestSettings)
 
 
 @dataclass(frozen=True)

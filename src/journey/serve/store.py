@@ -39,6 +39,7 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, sess
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 BOT_CAN_SPEAK = ("bot", "resolved")
+UNNAMED_CUSTOMER = "Customer"  # a conversation's customer when the chat page named none
 HANDED_OVER = ("waiting", "agent")
 
 
@@ -332,6 +333,48 @@ class Store:
     def actions(self, conversation_id: str) -> list[AgentAction]:
         with self._session() as session:
             query = select(AgentAction).where(AgentAction.conversation_id == conversation_id).order_by(AgentAction.id)
+            return list(session.scalars(query))
+
+    # -- feedback ------------------------------------------------------------------
+    def rate_answer(
+        self, conversation_id: str, message_id: int, value: int, comment: str | None = None
+    ) -> AnswerRating:
+        """The customer's thumb (+1 up, -1 down) on a bot answer of their conversation; rating again replaces it."""
+        if value not in (1, -1):
+            raise ValueError("A rating is +1 (thumbs up) or -1 (thumbs down).")
+        with self._session() as session:
+            message = session.get(Message, message_id)
+            if message is None or message.conversation_id != conversation_id or message.role != "bot":
+                raise NotFound("No such bot answer in this conversation.")
+            rating = session.scalars(select(AnswerRating).where(AnswerRating.message_id == message_id)).first()
+            if rating is None:
+                rating = AnswerRating(conversation_id=conversation_id, message_id=message_id)
+                session.add(rating)
+            rating.value, rating.comment, rating.updated_at = value, comment, utcnow()
+        return rating
+
+    def ratings(self, conversation_id: str) -> dict[int, AnswerRating]:
+        """Each rated bot answer's rating, by message id."""
+        with self._session() as session:
+            query = select(AnswerRating).where(AnswerRating.conversation_id == conversation_id)
+            return {rating.message_id: rating for rating in session.scalars(query)}
+
+    def handovers(self, conversation_id: str) -> list[Handover]:
+        """Every hand-over of the conversation, oldest first."""
+        with self._session() as session:
+            query = select(Handover).where(Handover.conversation_id == conversation_id).order_by(Handover.id)
+            return list(session.scalars(query))
+
+    def with_feedback(self) -> list[Conversation]:
+        """The conversations an agent resolved a hand-over of, or whose bot answers were rated, oldest first."""
+        resolved = select(Handover.conversation_id).where(Handover.outcome == "resolved")
+        rated = select(AnswerRating.conversation_id)
+        query = (
+            select(Conversation)
+            .where(Conversation.id.in_(resolved) | Conversation.id.in_(rated))
+            .order_by(Conversation.created_at, Conversation.id)
+        )
+        with self._session() as session:
             return list(session.scalars(query))
 
 
