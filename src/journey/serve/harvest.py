@@ -1,7 +1,8 @@
 """`journey harvest`: what agents and customers taught the served bot, out of the app database, redacted, for review.
 
 From each conversation an agent resolved: a ticket in the tickets.jsonl contract (docs/design.md), the
-customer's turns and the agents' replies, marked `"handover": true` (an agent answered it). From each
+customer's turns and the agents' replies, marked `"handover": true`: a human had to answer it, so a fine-tune
+learns to hand such a case over, with the agent's reply as the text of that answer. From each
 thumbs-down bot answer that the next agent reply corrected (with only the customer's turns and the bot's
 hand-over between them): a DPO pair, chosen = the agent's reply, rejected = the bot's answer. From every
 rated bot answer: a KTO label. The files are named in journey.training.preferences.

@@ -18,10 +18,10 @@ from typing import Literal
 from journey.errors import UserError
 from journey.io import JsonlProblem, read_jsonl
 from journey.models.messages import Messages
-from journey.training.tickets import ROLES
 from journey.workspace import Workspace
 
 Kind = Literal["dpo", "kto"]
+PROMPT_ROLES = ("system", "user", "assistant")
 
 
 @dataclass(frozen=True)
@@ -86,7 +86,7 @@ def _row(record: object, kind: Kind) -> dict | str:
     fields = ("chosen", "rejected") if kind == "dpo" else ("completion",)
     if kind == "kto" and not isinstance(record.get("label"), bool):
         return '"label" must be true or false'
-    prompt = _messages(record.get("prompt"), "prompt", ROLES)
+    prompt = _messages(record.get("prompt"), "prompt", PROMPT_ROLES)
     if isinstance(prompt, str):
         return prompt
     if prompt[-1]["role"] != "user":
