@@ -12,7 +12,10 @@ set-up it starts from.
 4. `journey finetune --method dpo` on the pairs (kept as harvested: the review step is yours).
 5. `journey evaluate --setups finetuned,preference-tuned --limit N`: the paired comparison.
 
-    .venv/bin/python benchmarks/bench_harvest_loop.py DIR [--questions 48] [--sft-steps 4] [--limit 30]
+    OMP_WAIT_POLICY=PASSIVE .venv/bin/python benchmarks/bench_harvest_loop.py DIR [--questions 48] [--sft-steps 4]
+        [--limit 30]
+
+(OMP_WAIT_POLICY=PASSIVE as the CLI sets it before torch loads: on shared cores spinning threads cost 5-10x.)
 """
 
 from __future__ import annotations
@@ -61,17 +64,17 @@ def serve_and_rate(workspace: Workspace, questions: int) -> dict[str, int]:
     assistant = load_assistant(workspace, "finetuned")
     store = Store(resolve_sqlite_url(workspace.settings.serve.database, workspace.root))
     tickets = [item[1] for item in read_jsonl(workspace.tickets_path) if isinstance(item, tuple)]
-    single = [t["messages"] for t in tickets if len(t["messages"]) == 2][:questions]  # one question, one reply
+    single = [t["messages"] for t in tickets if len(t.get("messages", [])) == 2][:questions]  # one question, one reply
     phrases = [p.lower() for p in workspace.settings.assistant.handover_phrases]
     pairs = [
         (m[0]["content"], m[1]["content"]) for m in single if not any(p in m[1]["content"].lower() for p in phrases)
     ]
     counts = {"answered": 0, "up": 0, "down": 0, "bot_handed_over": 0}
     started = time.perf_counter()
-    for question, reference in pairs:  # the tickets a human answered (not the hand-over ones)
+    replies = assistant.answer_batch([(question, None) for question, _ in pairs])  # in batches, as evaluate does
+    for (question, reference), reply in zip(pairs, replies, strict=True):  # the tickets a human answered
         c = store.create_conversation(named(question), "finetuned").id
         store.add_customer_message(c, question, None)
-        reply = assistant.answer(question)
         reason = reply.reason if reply.handed_over else None
         bot = store.add_bot_reply(c, reply.answer, {"handed_over": reply.handed_over}, reason)
         counts["answered"] += 1
