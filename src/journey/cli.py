@@ -307,6 +307,43 @@ def serve(
 
 
 @app.command()
+def replay(
+    url: Annotated[str | None, typer.Option(help="The running server (default: http://serve.host:serve.port).")] = None,
+    conversations: Annotated[int, typer.Option(min=1, help="Simulated conversations.")] = 200,
+    concurrency: Annotated[int, typer.Option(min=1, help="Customers at once.")] = 8,
+    agent_delay: Annotated[float, typer.Option(min=0, help="Seconds an agent takes to claim a hand-over.")] = 0.5,
+    seed: Annotated[int, typer.Option(help="Seed of the customers' ratings.")] = 0,
+    workspace: WorkspaceOption = None,
+) -> None:
+    """Drive a running `journey serve` with simulated customers (eval questions, rated by a documented rule)
+    and agents (claim, reply with the reference answer, resolve), to try the live loop without people."""
+    import asyncio
+
+    from rich.progress import Progress
+
+    from journey.evaluate.evalset import load_evalset
+    from journey.evaluate.replay import ReplayPlan, run_replay
+
+    ws = _workspace(workspace)
+    settings = ws.settings.serve
+    agent_key = os.environ.get(settings.agent_key_env)
+    if not agent_key:
+        raise UserError(f"Set {settings.agent_key_env} to the server's agent key: the simulated agents need it.")
+    items = load_evalset(ws.eval_path).items
+    plan = ReplayPlan(
+        url or f"http://{settings.host}:{settings.port}", agent_key, conversations, concurrency, agent_delay, seed=seed
+    )
+    with Progress(console=console, transient=True) as progress:
+        task = progress.add_task("replaying", total=conversations)
+        done = asyncio.run(run_replay(plan, items, on_done=lambda: progress.advance(task)))
+    outcomes = ", ".join(f"{name} {count}" for name, count in done.outcomes.most_common())
+    console.print(f"Replayed {done.conversations} conversations against {escape(plan.url)}: {outcomes}.")
+    for error in done.errors[:5]:
+        console.print(f"[yellow]{escape(error)}[/]")
+    console.print(f"Next: journey report --live -w {ws.root}")
+
+
+@app.command()
 def harvest(
     force: Annotated[
         bool, typer.Option("--force", help="Replace harvested files changed since journey wrote them.")
