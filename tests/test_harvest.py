@@ -123,7 +123,7 @@ def test_names_come_from_the_company_database(tmp_path: Path) -> None:
 
 def test_nothing_to_harvest_writes_nothing(tmp_path: Path, monkeypatch, capsys) -> None:
     ws = make_workspace(tmp_path)
-    with pytest.raises(UserError, match="No app database .* run `journey serve` first"):
+    with pytest.raises(UserError, match=r"No app database .* run `journey serve` first"):
         harvest(ws)
     store = store_of(ws)
     still_waiting(store)  # an agent replied, but nobody resolved it and nothing was rated
