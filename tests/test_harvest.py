@@ -174,3 +174,7 @@ def test_redactor_finds_each_kind_and_keeps_what_is_not_personal() -> None:
     assert redactor.redact("Dear lovelace, card 4111 1111 1111 1112 (not a valid number)", known) == (
         "Dear <NAME>, card 4111 1111 1111 1112 (not a valid number)"
     )
+    ids = "order LK-0497601202, tracking code 0497601202, call 0497601202"  # a valid number in BE, DE, FR, NL
+    assert redactor.redact(ids) == "order LK-0497601202, tracking code <PHONE>, call <PHONE>"
+    tracking = Redactor(keep_patterns=[r"(?<=tracking code )\d+"])
+    assert tracking.redact(ids) == "order LK-0497601202, tracking code 0497601202, call <PHONE>"

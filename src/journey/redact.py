@@ -23,6 +23,7 @@ PLACEHOLDERS = {"EMAIL_ADDRESS": "<EMAIL>", "PHONE_NUMBER": "<PHONE>", "IBAN_COD
 # regions and western Europe's. Not LU or DK: their short plans read prices ("49.90") and dates as numbers.
 PHONE_REGIONS = ("US", "CA", "GB", "IE", "DE", "FR", "BE", "NL", "AT", "CH", "SE", "ES", "PT", "IT", "PL")
 _PLACEHOLDER = re.compile(r"<[A-Z_]+>")
+_GLUED = re.compile(r"[A-Za-z]-?$")  # what ends the text before a number that is part of an id
 
 
 class RedactionFailed(UserError):
@@ -30,10 +31,18 @@ class RedactionFailed(UserError):
 
 
 class Redactor:
-    """Finds and replaces personal data; `keep` lists values never redacted (the company's own phone number)."""
+    """Finds and replaces personal data. Never redacted: the values in `keep` (the company's own phone number),
+    text inside a match of one of `keep_patterns` (regexes: order ids, tracking codes), and a number glued to the
+    letters or hyphen before it (the digits of an id such as LK-172542 are not a phone number)."""
 
-    def __init__(self, keep: Iterable[str] = (), phone_regions: tuple[str, ...] = PHONE_REGIONS) -> None:
+    def __init__(
+        self,
+        keep: Iterable[str] = (),
+        keep_patterns: Iterable[str] = (),
+        phone_regions: tuple[str, ...] = PHONE_REGIONS,
+    ) -> None:
         self.keep = {value.strip().casefold() for value in keep if value.strip()}
+        self.keep_patterns = [_compiled(pattern) for pattern in keep_patterns]
         self.phone_regions = phone_regions
 
     @cached_property
@@ -72,10 +81,15 @@ class Redactor:
     def _find(self, text: str, known: Mapping[str, str]) -> list[tuple[int, int, str]]:
         """(start, end, placeholder) of every finding, widest first where findings overlap."""
         found = []
+        kept = [m.span() for pattern in self.keep_patterns for m in pattern.finditer(text)]
         for recognizer in [*self._recognizers, *_known_recognizers(known)]:
             for result in recognizer.analyze(text, recognizer.supported_entities, None):
                 value = text[result.start : result.end]
                 if value.strip().casefold() in self.keep or _PLACEHOLDER.fullmatch(value):
+                    continue
+                if any(start <= result.start and result.end <= end for start, end in kept):
+                    continue
+                if result.entity_type == "PHONE_NUMBER" and _GLUED.search(text[: result.start]):
                     continue
                 found.append((result.start, result.end, PLACEHOLDERS.get(result.entity_type, result.entity_type)))
         chosen: list[tuple[int, int, str]] = []
@@ -83,6 +97,13 @@ class Redactor:
             if all(span[1] <= other[0] or span[0] >= other[1] for other in chosen):
                 chosen.append(span)
         return sorted(chosen)
+
+
+def _compiled(pattern: str) -> re.Pattern[str]:
+    try:
+        return re.compile(pattern)
+    except re.error as exc:
+        raise UserError(f"harvest.keep_patterns: {pattern!r} is not a valid regex ({exc}).") from None
 
 
 def name_parts(name: str) -> list[str]:

@@ -305,6 +305,10 @@ class HarvestSettings(Section):
     keep: list[str] = Field(
         default_factory=list, description="Values never redacted: the company's own phone number, e-mail address."
     )
+    keep_patterns: list[str] = Field(
+        default_factory=list,
+        description="Regexes whose matches are never redacted, e.g. tracking codes that read as phone numbers.",
+    )
     names_database: str | None = Field(None, description="Declared database ([knowledge.databases]) with names.")
     names_sql: str | None = Field(
         None,

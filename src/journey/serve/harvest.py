@@ -68,7 +68,7 @@ def harvest(workspace: Workspace, *, force: bool = False) -> HarvestReport:
     try:
         report = HarvestReport(paths)
         names = _names_lookup(workspace)
-        redactor = Redactor(keep=workspace.settings.harvest.keep)
+        redactor = Redactor(workspace.settings.harvest.keep, workspace.settings.harvest.keep_patterns)
         for conversation in store.with_feedback():
             known = _known(conversation, store.messages(conversation.id), names)
             _add(report, store, conversation, lambda text, known=known: redactor.redact(text, known))
