@@ -145,6 +145,7 @@ def prepare(
         "max_length": settings.max_length,
         "bf16": precision.bf16,  # TRL's own default is bf16 everywhere: ~20-90x slower on AVX2-only CPUs
         "activation_checkpointing": False,  # as journey's SFT loop; TRL's default costs ~20% of the speed
+        "use_cpu": state.device.type == "cpu",  # bf16 on a CPU (AMX) is refused without it
         "dataloader_pin_memory": state.device.type == "cuda",
         "save_strategy": "steps",
         "save_steps": settings.checkpoint_every,
