@@ -29,6 +29,7 @@ def test_the_seeds_steps_and_stages_come_from_the_rows() -> None:
         ("finetuned+augmented", "augmented"),
         ("finetuned+augmented", "finetuned"),
         ("scratch", "as-is"),
+        ("preference-tuned", "finetuned"),
     ]
     assert setups.setup_def("finetuned+augmented").stages == ("finetune", "index")
     assert setups.setup_def("scratch").stages == ("train",)

@@ -31,6 +31,7 @@ except ImportError:
 
 if TYPE_CHECKING:
     from journey.finetune import FinetuneReport
+    from journey.finetune.preference import PreferenceReport
     from journey.traffic import LiveTraffic
     from journey.train import TrainReport
     from journey.workspace import Workspace
@@ -184,7 +185,7 @@ TimeBudgetOption = Annotated[
 ]
 
 
-def _say_budget(report: FinetuneReport | TrainReport) -> None:
+def _say_budget(report: FinetuneReport | TrainReport | PreferenceReport) -> None:
     if report.budget_limited:
         console.print(
             f"[yellow]Stopped at step {report.steps} of {report.planned_steps} to stay within the time budget.[/]"
@@ -424,6 +425,26 @@ def replay(
 
 
 @app.command()
+def harvest(
+    force: Annotated[
+        bool, typer.Option("--force", help="Replace harvested files changed since journey wrote them.")
+    ] = False,
+    workspace: WorkspaceOption = None,
+) -> None:
+    """Resolved conversations and rated bot answers → training data for review, personal data redacted."""
+    ws = _workspace(workspace)  # before the app database and presidio load: a missing workspace is said at once
+    from journey.serve.harvest import harvest as run_harvest
+
+    report = run_harvest(ws, force=force)
+    console.print(report.summary(), highlight=False)
+    console.print(
+        f"Once reviewed: add {report.paths.conversations.name} to data/tickets.jsonl for `journey finetune`; "
+        "`journey finetune --method dpo` (or kto) trains on the pairs (or the rated answers).",
+        highlight=False,
+    )
+
+
+@app.command()
 def index(
     watch: Annotated[
         bool, typer.Option("--watch", help="Then keep the index in step with the sources until Ctrl-C.")
@@ -498,7 +519,13 @@ def search(
 
 @app.command()
 def finetune(
-    method: Annotated[str | None, typer.Option(help="lora (an adapter) or full (a whole model folder).")] = None,
+    method: Annotated[
+        str | None,
+        typer.Option(
+            help="lora (an adapter) or full (a whole model folder); dpo or kto: train the LoRA adapter further "
+            "on what `journey harvest` wrote (pairs / rated answers), for the preference-tuned set-up."
+        ),
+    ] = None,
     max_steps: Annotated[
         int | None, typer.Option(help="Stop after N optimizer steps (a quick run); still saves.", min=1)
     ] = None,
@@ -522,6 +549,13 @@ def finetune(
 ) -> None:
     """Fine-tune the base model on data/tickets.jsonl (loss on assistant replies) for the finetuned set-ups."""
     ws = _workspace(workspace)  # before torch loads: a missing workspace or tickets file is said at once
+    if method in ("dpo", "kto"):
+        given = {"--augmentation-aware": augmentation_aware, "--base": base, "--lora-r": lora_r}
+        if unused := [flag for flag, value in (given | {"--lora-alpha": lora_alpha}).items() if value is not None]:
+            raise UserError(f"{', '.join(unused)}: the {method.upper()} stage continues the fine-tuned adapter.")
+        flags = {"output": output, "max_steps": max_steps, "learning_rate": learning_rate, "epochs": epochs}
+        _preference(ws, method, resume=resume, force=force, time_budget=time_budget, **flags)
+        return
     from journey.training.tickets import check_tickets
 
     check_tickets(ws.tickets_path)
@@ -554,6 +588,22 @@ def finetune(
         console.print(report.augmentation.summary(), highlight=False)
     console.print(f"Saved: [bold]{report.output}[/]   run summary: {report.run_dir / 'run.json'}")
     console.print(f'Next: journey ask --setup finetuned -w {ws.root} "..."')
+
+
+def _preference(ws: Workspace, method: Literal["dpo", "kto"], *, time_budget: float | None, **options: Any) -> None:
+    """`journey finetune --method dpo|kto`: the preference stage on the harvested, reviewed feedback."""
+    from journey.finetune.preference import preference_finetune
+    from journey.training.loop import process_state
+
+    report = preference_finetune(ws, method, budget_s=time_budget * 60 if time_budget else None, **options)
+    if not process_state().is_main_process:
+        return
+    _say_budget(report)
+    for skipped in report.skipped[:10]:
+        err_console.print(f"[yellow]skipped[/] {skipped}", highlight=False)
+    console.print(report.summary(), highlight=False)
+    console.print(f"Saved: [bold]{report.output}[/]   run summary: {report.run_dir / 'run.json'}")
+    console.print(f"Next: journey evaluate --setups finetuned,preference-tuned -w {ws.root}")
 
 
 @app.command()

@@ -15,7 +15,7 @@ from typing import Literal
 from journey.errors import UserError
 
 Stage = Literal["train", "finetune", "index"]
-ModelKind = Literal["base", "finetuned", "scratch"]
+ModelKind = Literal["base", "finetuned", "preference", "scratch"]
 
 
 @dataclass(frozen=True)
@@ -32,17 +32,24 @@ class SetupDef:
     @property
     def stages(self) -> tuple[Stage, ...]:
         """The one-off stages that must have run before it can answer."""
-        made_by: dict[ModelKind, tuple[Stage, ...]] = {"base": (), "finetuned": ("finetune",), "scratch": ("train",)}
+        made_by: dict[ModelKind, tuple[Stage, ...]] = {
+            "base": (),
+            "finetuned": ("finetune",),
+            "preference": ("finetune",),
+            "scratch": ("train",),
+        }
         return made_by[self.model] + (("index",) if self.knowledge else ())
 
 
-# In journey order: the seed's four steps, then from scratch.
+# In journey order: the seed's four steps, then from scratch, then the live loop's preference stage.
 REGISTRY: tuple[SetupDef, ...] = (
     SetupDef("as-is", "base", False, seed_claim=(12, 0.85)),
     SetupDef("augmented", "base", True, ("as-is",), (8, 0.88), "index"),
     SetupDef("finetuned", "finetuned", False, ("as-is",), (5, 0.91), "finetune"),
     SetupDef("finetuned+augmented", "finetuned", True, ("augmented", "finetuned"), (5, 0.93), "index"),
     SetupDef("scratch", "scratch", False, ("as-is",), demonstrates="train"),
+    # The fine-tuned adapter trained further on the served bot's harvested feedback (journey harvest, DPO/KTO).
+    SetupDef("preference-tuned", "preference", False, ("finetuned",)),
 )
 # The seed's human-only support centre, before any bot: 20 minutes, 80 % satisfied.
 SEED_BASELINE = (20.0, 0.80)

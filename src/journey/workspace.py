@@ -186,6 +186,20 @@ class FinetuneSettings(Section):
     seed: int = 0
 
 
+class PreferenceSettings(Section):
+    """`journey finetune --method dpo|kto`: the fine-tuned adapter trained further on the harvested feedback."""
+
+    beta: float = Field(0.1, gt=0, description="How far from the fine-tuned adapter (the reference) it may move.")
+    learning_rate: float = Field(5e-5, gt=0, description="Peak; preference stages want far less than SFT's.")
+    epochs: float = Field(1.0, gt=0)
+    max_steps: int | None = Field(None, ge=1)
+    batch_size: int = Field(4, ge=2, description="Examples per step; KTO estimates its KL term across a batch.")
+    max_length: int = Field(1024, ge=32, description="Tokens of prompt and answer; longer ones are cut.")
+    warmup_fraction: float = Field(0.1, ge=0.0, lt=1.0)
+    checkpoint_every: int = Field(50, ge=1, description="Optimizer steps between checkpoints.")
+    seed: int = 0
+
+
 class TrainSettings(Section):
     preset: Literal["tiny", "small", "base"] = "tiny"
     hidden_size: int | None = Field(None, ge=8, description="Explicit dimensions override the preset's.")
@@ -301,6 +315,24 @@ class ServeSettings(Section):
     )
 
 
+class HarvestSettings(Section):
+    """`journey harvest`: what else in the app database's conversations is personal data, and what is not."""
+
+    keep: list[str] = Field(
+        default_factory=list, description="Values never redacted: the company's own phone number, e-mail address."
+    )
+    keep_patterns: list[str] = Field(
+        default_factory=list,
+        description="Regexes whose matches are never redacted, e.g. tracking codes that read as phone numbers.",
+    )
+    names_database: str | None = Field(None, description="Declared database ([knowledge.databases]) with names.")
+    names_sql: str | None = Field(
+        None,
+        description="Read-only SQL returning a customer's names, its :parameters named like identity fields, e.g. "
+        "SELECT first_name, last_name FROM customers WHERE email = :email",
+    )
+
+
 class Settings(Section):
     """The whole of `journey.toml`. Every section is optional."""
 
@@ -309,11 +341,13 @@ class Settings(Section):
     assistant: AssistantSettings = Field(default_factory=AssistantSettings)
     knowledge: KnowledgeSettings = Field(default_factory=KnowledgeSettings)
     finetune: FinetuneSettings = Field(default_factory=FinetuneSettings)
+    preference: PreferenceSettings = Field(default_factory=PreferenceSettings)
     train: TrainSettings = Field(default_factory=TrainSettings)
     evaluate: EvaluateSettings = Field(default_factory=EvaluateSettings)
     simulation: SimulationSettings = Field(default_factory=SimulationSettings)
     cost: CostSettings = Field(default_factory=CostSettings)
     serve: ServeSettings = Field(default_factory=ServeSettings)
+    harvest: HarvestSettings = Field(default_factory=HarvestSettings)
 
 
 @dataclass(frozen=True)
@@ -379,6 +413,11 @@ class Workspace:
     def adapter_dir(self) -> Path:
         """Where `journey finetune` writes what the fine-tuned set-ups load (an adapter, or a full model)."""
         return self.adapters_dir / "default"
+
+    @property
+    def preference_adapter_dir(self) -> Path:
+        """Where `journey finetune --method dpo|kto` writes what the preference-tuned set-up loads."""
+        return self.adapters_dir / "preference"
 
     @property
     def scratch_model_dir(self) -> Path:

@@ -36,6 +36,10 @@ def resolve_setup(workspace: Workspace, name: str) -> SetupSpec:
         adapter = workspace.adapter_dir
         if not (adapter / "adapter_config.json").is_file() and not (adapter / "config.json").is_file():
             raise UserError(f"The {name} set-up has no adapter yet: run `journey finetune` first.")
+    elif row.model == "preference":
+        adapter = workspace.preference_adapter_dir
+        if not (adapter / "adapter_config.json").is_file():
+            raise UserError(f"The {name} set-up has no adapter yet: run `journey finetune --method dpo` (or kto).")
     if row.knowledge and not workspace.index_dir.exists():
         raise UserError(f"The {name} set-up needs the knowledge index: run `journey index` first.")
     return SetupSpec(name, base, adapter, row.knowledge)

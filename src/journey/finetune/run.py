@@ -193,7 +193,7 @@ def prepare(
     examples = hashlib.sha256(json.dumps([(e.input_ids, e.labels) for e in encoded]).encode()).hexdigest()
     plan = {"base": base, "data_sha256": tickets.sha256, "examples_sha256": examples, **settings.model_dump()}
     with state.main_process_first():
-        _prepare_state(state_dir, plan, resume=resume, is_main=state.is_main_process)
+        prepare_state(state_dir, plan, resume=resume, is_main=state.is_main_process)
     return Prepared(
         base=base,
         settings=settings,
@@ -377,7 +377,7 @@ def _trainable(model: PreTrainedModel, settings: FinetuneSettings) -> PreTrained
     return model
 
 
-def _prepare_state(state_dir: Path, plan: dict, *, resume: bool, is_main: bool) -> None:
+def prepare_state(state_dir: Path, plan: dict, *, resume: bool, is_main: bool) -> None:
     """Start a fresh checkpoint folder, or check that a resumed run trains the same thing on the same examples.
 
     The examples' hash covers everything that shapes them: tickets, retrieved contexts, system

@@ -21,7 +21,7 @@ from journey.assistant import Assistant, Reply
 from journey.knowledge.identity import ANONYMOUS, Identity
 from journey.serve.events import Hub
 from journey.serve.schemas import message_view, reply_meta
-from journey.serve.store import BOT_CAN_SPEAK, Conflict, Conversation, Message, Store
+from journey.serve.store import BOT_CAN_SPEAK, UNNAMED_CUSTOMER, Conflict, Conversation, Message, Store
 from journey.serve.worker import ModelWorker
 
 log = logging.getLogger(__name__)
@@ -42,7 +42,7 @@ class Conversations:
     async def start(self, customer: str, identity: Identity = ANONYMOUS) -> Conversation:
         """A new conversation, answered from now on for `identity` (verified by the caller)."""
         return await run_in_threadpool(
-            self.store.create_conversation, customer or "Customer", self.assistant.setup, identity.fields
+            self.store.create_conversation, customer or UNNAMED_CUSTOMER, self.assistant.setup, identity.fields
         )
 
     async def post(self, conversation_id: str, content: str, client_id: str | None) -> Message:

@@ -47,6 +47,7 @@ from journey.errors import UserError
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 BOT_CAN_SPEAK = ("bot", "resolved")
+UNNAMED_CUSTOMER = "Customer"  # a conversation's customer when the chat page named none
 HANDED_OVER = ("waiting", "agent")
 CUSTOMER_REQUEST = "customer"  # the hand-over reason when the customer asks for a person
 ANSWER_VALUES = (1, -1)
@@ -417,6 +418,25 @@ class Store:
     def actions(self, conversation_id: str) -> list[AgentAction]:
         with self._session() as session:
             query = select(AgentAction).where(AgentAction.conversation_id == conversation_id).order_by(AgentAction.id)
+            return list(session.scalars(query))
+
+    # -- harvest -------------------------------------------------------------------
+    def handovers(self, conversation_id: str) -> list[Handover]:
+        """Every hand-over of the conversation, oldest first."""
+        with self._session() as session:
+            query = select(Handover).where(Handover.conversation_id == conversation_id).order_by(Handover.id)
+            return list(session.scalars(query))
+
+    def with_feedback(self) -> list[Conversation]:
+        """The conversations an agent resolved a hand-over of, or whose bot answers were rated, oldest first."""
+        resolved = select(Handover.conversation_id).where(Handover.outcome == "resolved")
+        rated = select(AnswerRating.conversation_id)
+        query = (
+            select(Conversation)
+            .where(Conversation.id.in_(resolved) | Conversation.id.in_(rated))
+            .order_by(Conversation.created_at, Conversation.id)
+        )
+        with self._session() as session:
             return list(session.scalars(query))
 
 
