@@ -60,6 +60,10 @@ class ActionFilter:
         text, shown = self._held + piece, []
         self._held = ""
         while text:
+            if self._after_marker:  # the line break after the marker
+                text = text.lstrip()
+                self._after_marker = not text
+                continue
             start = text.find("<")
             if start < 0:
                 shown.append(text)
@@ -75,7 +79,7 @@ class ActionFilter:
             else:
                 shown.append(text[0])
                 text = text[1:]
-        return self._visible("".join(shown))
+        return "".join(shown)
 
     def close(self) -> str:
         """The rest of the text once generation ended."""
@@ -83,18 +87,12 @@ class ActionFilter:
         if held.startswith(TAG):
             self._take(held[len(TAG) :])
             return ""
-        return self._visible(held)
+        return held
 
     def _take(self, attributes: str) -> None:
         values = {key: html.unescape(value) for key, value in _ATTRIBUTE.findall(attributes)}
         self.transfer = self.transfer or Transfer(values.get("team", ""), values.get("reason", ""))
         self._after_marker = True
-
-    def _visible(self, text: str) -> str:
-        if self._after_marker and text:
-            text = text.lstrip()  # the line break after the marker
-            self._after_marker = not text
-        return text
 
 
 def _may_become_marker(text: str) -> bool:

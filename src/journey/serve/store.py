@@ -240,8 +240,10 @@ class Store:
                 raise
             return existing, False
 
-    def add_bot_reply(self, conversation_id: str, content: str, meta: dict[str, Any], handover: str | None) -> Message:
-        """Store the bot's reply; `handover` (a reason) hands the conversation to the agents' inbox."""
+    def add_bot_reply(
+        self, conversation_id: str, content: str, meta: dict[str, Any], handover: str | None, team: str | None = None
+    ) -> Message:
+        """Store the bot's reply; `handover` (a reason) hands the conversation to the agents' inbox, for `team`."""
         with self._session() as session:
             conversation = _get(session, conversation_id)
             if conversation.status not in BOT_CAN_SPEAK:
@@ -250,7 +252,9 @@ class Store:
             if handover is not None:
                 conversation.status = "waiting"
                 conversation.agent = None
-                session.add(Handover(conversation_id=conversation.id, reason=handover, created_at=message.created_at))
+                session.add(
+                    Handover(conversation_id=conversation.id, reason=handover, team=team, created_at=message.created_at)
+                )
         return message
 
     def unanswered(self) -> list[tuple[str, int]]:
