@@ -255,3 +255,48 @@ def test_the_action_and_the_phrase_rule_are_compared_on_the_same_answers() -> No
     assert compared["phrases"] == {"handed_over": 3, "precision": 2 / 3, "recall": 0.5}
     assert compared["sentences"] == {"handed_over": 3, "precision": 1.0, "recall": 0.75}
     assert compared["paired"]["only_action_right"] == 3 and compared["paired"]["only_phrases_right"] == 0
+
+
+def test_finetune_warns_when_the_eval_set_expects_hand_overs_no_ticket_shows(tmp_path: Path) -> None:
+    from journey.finetune.run import handover_warning
+
+    (tmp_path / "data").mkdir()
+    (tmp_path / "journey.toml").write_text("")
+    records = [r for r in nimbus_tickets() if "specialists" not in r["messages"][-1]["content"]]
+    tickets = read_tickets(_write(tmp_path / "data" / "tickets.jsonl", records), SYSTEM)
+    workspace = Workspace.load(tmp_path)
+    assert handover_warning(workspace, tickets) is None  # no eval set: nothing expected
+    _write(workspace.eval_path, [{"id": "q1", "question": "I was hurt.", "reference": "", "escalate": True}])
+    assert "expects 1 hand-over(s), but no ticket was recognised" in handover_warning(workspace, tickets)
+    with_flag = read_tickets(_write(workspace.tickets_path, [*records, {**records[0], "handover": True}]), SYSTEM)
+    assert handover_warning(workspace, with_flag) is None
+
+
+# -- the team in journey serve ---------------------------------------------------------------------------------
+def test_the_team_of_a_model_hand_over_is_stored_and_shown_to_agents_never_the_marker(
+    tmp_path: Path, tiny_model_dir: Path
+) -> None:
+    from journey.serve.store import Store
+    from test_serve import AGENT, bot_replies, client, make_workspace, running, say, start
+
+    said = '<transfer_to_human team="billing" reason="disputed fee">\nI am sorry about the fee.'
+
+    def scripted(workspace: Workspace) -> Assistant:
+        return Assistant(workspace.settings, _Scripted(said), setup="augmented", handover=HandoverRule("action"))
+
+    root = make_workspace(tmp_path, tiny_model_dir)
+    with running(root, scripted) as server, client(server) as http:
+        conversation = start(http)
+        say(http, conversation, "You charged me twice.")
+        reply = bot_replies(http, conversation, 1)[0]
+        assert (
+            "transfer_to_human" not in json.dumps(reply) and reply["content"] == Settings().assistant.handover_message
+        )
+        inbox = http.get("/agent/api/conversations", headers=AGENT).json()["conversations"]
+        assert [(c["id"], c["reason"], c["team"]) for c in inbox] == [(conversation, "model", "billing")]
+        detail = http.get(f"/agent/api/conversations/{conversation}", headers=AGENT).json()
+        assert detail["team"] == "billing"
+    handover = Store(f"sqlite:///{root / '.journey' / 'app.sqlite'}").handover(conversation)
+    assert (handover.reason, handover.team) == ("model", "billing")
+    agent_js = (Path(__file__).parents[1] / "src/journey/serve/static/agent.js").read_text(encoding="utf-8")
+    assert 'J.el("span", "queue-team", `Team: ${c.team}`)' in agent_js  # shown as text (escaped), in the queue

@@ -163,13 +163,8 @@ def prepare(
     if resume and not (state_dir / PLAN).is_file():
         raise UserError(f"Nothing to resume: no fine-tuning checkpoint in {state_dir}.")
     tickets = read_tickets(workspace.tickets_path, system_prompt(workspace.settings))
-    if not tickets.handovers() and (expected := expected_handovers(workspace)):
-        log.warning(
-            "The eval set expects %d hand-over(s), but no ticket was recognised as one: the fine-tuned model will "
-            'not learn to hand over. Mark them with "handover": true or a transfer_to_human tool call '
-            "(docs/design.md); training anyway.",
-            expected,
-        )
+    if warning := handover_warning(workspace, tickets):
+        log.warning(warning)
     # A hand-over is learnt as the action: its marker line opens the answer (assistant/handover.py).
     conversations = [with_action(t.messages, t.handover) for t in tickets.tickets]
     forms = [[messages] for messages in conversations]  # each ticket's training examples
@@ -318,12 +313,18 @@ def peak_memory_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # Linux reports KiB
 
 
-def expected_handovers(workspace: Workspace) -> int:
-    """How many questions of the eval set expect a hand-over (0 without an eval set)."""
-    if not workspace.eval_path.is_file():
-        return 0
+def handover_warning(workspace: Workspace, tickets: Tickets) -> str | None:
+    """The warning when the eval set expects hand-overs but no ticket was recognised as one (training goes on)."""
+    if tickets.handovers() or not workspace.eval_path.is_file():
+        return None
     items = [item[1] for item in read_jsonl(workspace.eval_path) if isinstance(item, tuple)]
-    return sum(isinstance(item, dict) and item.get("escalate") is True for item in items)
+    if not (expected := sum(isinstance(item, dict) and item.get("escalate") is True for item in items)):
+        return None
+    return (
+        f"The eval set expects {expected} hand-over(s), but no ticket was recognised as one, so the fine-tuned "
+        'model will not learn to hand over: mark them with "handover": true or a transfer_to_human tool call '
+        "(docs/design.md). Training anyway."
+    )
 
 
 def augmentation_aware_forms(
