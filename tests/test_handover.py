@@ -300,3 +300,25 @@ def test_the_team_of_a_model_hand_over_is_stored_and_shown_to_agents_never_the_m
     assert (handover.reason, handover.team) == ("model", "billing")
     agent_js = (Path(__file__).parents[1] / "src/journey/serve/static/agent.js").read_text(encoding="utf-8")
     assert 'J.el("span", "queue-team", `Team: ${c.team}`)' in agent_js  # shown as text (escaped), in the queue
+
+
+def test_journey_finetune_says_what_it_found_warns_when_hand_overs_cannot_be_learnt_and_trains_anyway(
+    tmp_path: Path,
+    tiny_model_dir: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    from cli_runner import run_main
+    from journey.models.adapters import training_info
+    from test_finetune import make_workspace
+
+    workspace = make_workspace(tmp_path, tiny_model_dir, tickets=12)
+    _write(workspace.eval_path, [{"id": "q1", "question": "I was hurt.", "reference": "", "escalate": True}])
+    code, output = run_main(monkeypatch, capsys, "finetune", "--max-steps", "1", "-w", str(workspace.root))
+
+    assert code == 0, output
+    assert "Hand-overs: no ticket recognised as one" in output
+    warned = caplog.text  # the CLI's log handler prints it; under pytest the records are captured here
+    assert "expects 1 hand-over(s), but no ticket was recognised as one" in warned and "Training anyway" in warned
+    assert training_info(workspace.adapter_dir)["handover"] == "action"  # the fine-tuned set-ups decide by it
