@@ -162,6 +162,7 @@ def test_hand_overs_are_trained_as_the_marker_line_and_parsed_back() -> None:
     assert split_action(trained[-1]["content"]) == ("I'm so sorry.", Transfer("safety", 'injury "on" a ride'))
     assert split_action("Returns take <5 days> and a <b>.") == ("Returns take <5 days> and a <b>.", None)
     assert split_action('Sure. <transfer_to_human team="bil') == ("Sure.", Transfer())  # cut off by the token limit
+    assert split_action("<transfer_to_human team=billing>Hi") == ("Hi", Transfer())  # malformed: hidden all the same
 
 
 @pytest.mark.parametrize("size", [1, 2, 3, 5, 7, 1000])

@@ -27,8 +27,7 @@ from journey.models.messages import ARGUMENTS, TOOL, Transfer, final_exchange, t
 from journey.workspace import Workspace
 
 TAG = f"<{TOOL}"
-MAX_MARKER = 400  # characters: a longer "<transfer_to_human…" is text, not the action
-_MARKER = re.compile(rf"<{TOOL}((?:\s+\w+=\"[^\"<>]*\")*)\s*/?>")
+_OPENING = re.compile(rf"{TAG}(?=[\s/>]|$)")  # the marker begins: "<transfer_to_human" and not "…humanoid"
 _ATTRIBUTE = re.compile(r"(\w+)=\"([^\"]*)\"")
 
 
@@ -70,21 +69,24 @@ class ActionFilter:
                 break
             shown.append(text[:start])
             text = text[start:]
-            if match := _MARKER.match(text):
-                self._take(match.group(1))
-                text = text[match.end() :]
-            elif _may_become_marker(text):
-                self._held = text
-                break
-            else:
-                shown.append(text[0])
-                text = text[1:]
+            opening = _OPENING.match(text)
+            if opening or TAG.startswith(text):  # the marker, or what may still become it
+                end = text.find(">")
+                if end < 0:
+                    self._held = text
+                    break
+                if opening:
+                    self._take(text[len(TAG) : end])
+                    text = text[end + 1 :]
+                    continue
+            shown.append(text[0])
+            text = text[1:]
         return "".join(shown)
 
     def close(self) -> str:
         """The rest of the text once generation ended."""
         held, self._held = self._held, ""
-        if held.startswith(TAG):
+        if _OPENING.match(held):  # a marker the token limit cut off
             self._take(held[len(TAG) :])
             return ""
         return held
@@ -93,12 +95,6 @@ class ActionFilter:
         values = {key: html.unescape(value) for key, value in _ATTRIBUTE.findall(attributes)}
         self.transfer = self.transfer or Transfer(values.get("team", ""), values.get("reason", ""))
         self._after_marker = True
-
-
-def _may_become_marker(text: str) -> bool:
-    if len(text) <= len(TAG):
-        return TAG.startswith(text)
-    return text.startswith(TAG) and ">" not in text and len(text) < MAX_MARKER
 
 
 def split_action(text: str) -> tuple[str, Transfer | None]:
