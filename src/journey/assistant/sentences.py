@@ -7,13 +7,16 @@ another team's name merged), a sentence is taken for the hand-over sentence when
 
 1. **a template**: it ends at least `MIN_TICKETS` tickets and at least `MIN_SHARE` of them — fewer
    examples than that would not teach a model the decision anyway;
-2. **said instead of an answer**: the answers carrying it state facts (anything with a digit, outside
-   the sentence) significantly less often than the other answers — one-sided Fisher exact test at
-   `ALPHA`, Bonferroni-corrected for the templates tested. A courtesy sentence ("Is there anything
-   else?", the sign-off) is added to answers that carry their facts, so it fails this;
-3. **about no particular question**: its words are found in the questions it closes no more often than
-   in the other questions (the same test, the other way). A recurring answer to one frequent question
-   (an FAQ answer without numbers) echoes that question's words, so it fails this.
+2. **said instead of an answer**: most answers carrying it (more than half) state no fact — anything
+   with a digit, outside the sentence or in a slot of it — and significantly fewer state one than among
+   the other answers (one-sided Fisher exact test at `ALPHA`, Bonferroni-corrected for the templates
+   tested). A courtesy sentence ("Is there anything else?", the sign-off) closes answers that carry
+   their facts, so it fails this;
+3. **about no particular question**: it is not the case that most of the questions it closes share a
+   content word with it *and* significantly more than the other questions do (the same test, the other
+   way). A recurring answer to one frequent question (an FAQ answer without numbers) echoes that
+   question's words, so it fails this. Both criteria ask for a majority as well as significance: with
+   thousands of tickets, a significance test alone finds a few percent's difference.
 
 Known limit: a recurring, fact-free closing answer to fact-free messages (a "You're welcome!" to a
 "thanks!") passes all three; `journey finetune` prints the sentence it learnt, and a `"handover": true`
@@ -69,7 +72,7 @@ class LearnedSentence:
     normal: str
     tickets: int
     facts_p: float  # the test that its answers state fewer facts
-    echo_p: float  # the test that its questions share its words more often (high: they do not)
+    echo_p: float  # the test that its questions share its words more often (high, or a minority: they do not)
 
     def matches(self, sentence: str) -> bool:
         """Whether `sentence` is this sentence, nearly verbatim."""
@@ -112,16 +115,15 @@ def learn(exchanges: list[tuple[str, str]]) -> list[LearnedSentence]:
         wording = Counter(said[i][n] for i in tickets for n in said[i] if clusters[n] == rep).most_common(1)[0][0]
         # (2) facts in its answers and in the others; a number the sentence always says is none
         constant = set(_FACT.findall(wording))
-        facts_p = _fewer(
-            [_states_facts(said[i], exchanges[i][1], rep, clusters, constant) for i in range(total)], inside
-        )
-        if facts_p >= alpha:
+        stating = [_states_facts(said[i], exchanges[i][1], rep, clusters, constant) for i in range(total)]
+        facts_p = _fewer(stating, inside)
+        if facts_p >= alpha or _share(stating, inside) >= 0.5:
             continue
         # (3) its content words in the questions it closes, and in the others
         words = set(_WORD.findall(rep)) - _FUNCTION_WORDS
         echoes = [bool(words & set(_WORD.findall(question.lower()))) for question, _ in exchanges]
         echo_p = _fewer([not e for e in echoes], inside)  # fewer non-echoing questions = more echoes
-        if echo_p >= alpha:
+        if echo_p >= alpha or _share(echoes, inside) <= 0.5:
             found.append(LearnedSentence(wording, rep, len(tickets), facts_p, echo_p))
     return sorted(found, key=lambda s: -s.tickets)
 
@@ -129,13 +131,18 @@ def learn(exchanges: list[tuple[str, str]]) -> list[LearnedSentence]:
 def _clusters(counts: Counter[str]) -> dict[str, str]:
     """Each normalised sentence → its cluster's representative (the commonest variant).
 
-    Sentences said at least twice found or join clusters; a sentence said once only joins one."""
-    reps: list[str] = []
+    Sentences said at least twice found or join clusters; a sentence said once only joins one. Variants
+    differ in a word or two, so a sentence is compared only with those that open or end as it does."""
+    blocks: dict[tuple[str, ...], list[str]] = {}
     cluster = {}
     for normal, count in counts.most_common():
-        rep = next((r for r in reps if similar(normal, r)), None)
+        words = normal.split()
+        keys = (("^", *words[:2]), ("$", *words[-2:]))
+        candidates = [r for key in keys for r in blocks.get(key, [])]
+        rep = next((r for r in candidates if similar(normal, r)), None)
         if rep is None and count > 1:
-            reps.append(normal)
+            for key in keys:
+                blocks.setdefault(key, []).append(normal)
         cluster[normal] = rep or normal
     return cluster
 
@@ -148,6 +155,11 @@ def _states_facts(forms: dict[str, str], answer: str, rep: str, clusters: dict[s
                 return True
             answer = answer.replace(sentence, " ")
     return bool(_FACT.search(answer))
+
+
+def _share(flags: list[bool], inside: set[int]) -> float:
+    """The share of the tickets in `inside` that have the flag."""
+    return sum(flags[i] for i in inside) / len(inside)
 
 
 def _fewer(flags: list[bool], inside: set[int]) -> float:
