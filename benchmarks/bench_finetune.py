@@ -280,7 +280,10 @@ def prepare_workspace(directory: Path) -> Path:
     workspace = Workspace.load(directory)
     build_index(workspace, progress=False)
     tickets = read_tickets(workspace.tickets_path, system_prompt(workspace.settings)).tickets
-    augmentation_aware_forms(workspace, [t.messages for t in tickets], workspace.settings.finetune, progress=True)
+    handovers = [i for i, t in enumerate(tickets) if t.handover is not None]
+    augmentation_aware_forms(
+        workspace, [t.messages for t in tickets], handovers, workspace.settings.finetune, progress=True
+    )
     return directory
 
 

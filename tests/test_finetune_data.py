@@ -167,7 +167,7 @@ def test_hand_overs_are_trained_with_and_without_context(tmp_path: Path, monkeyp
 
     monkeypatch.setattr(finetune_run, "gather_contexts", contexts)
     forms, counts = finetune_run.augmentation_aware_forms(
-        workspace, conversations, workspace.settings.finetune, progress=False
+        workspace, conversations, list(range(40, 60)), workspace.settings.finetune, progress=False
     )
 
     assert len(forms) == 60 and all(f[0][-1] == c[-1] for f, c in zip(forms, conversations, strict=True))

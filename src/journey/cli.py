@@ -265,6 +265,11 @@ def evaluate(
     names = [s.strip() for s in setups.split(",") if s.strip()] if setups else ws.settings.evaluate.setups
     results = run_evaluation(ws, names, console=console, limit=limit, run_id=run, fresh=fresh)
     console.print(to_rich(journey_table(ws, results)))
+    from journey.evaluate.metrics import deciders_line
+
+    for name, metrics in results.metrics.items():  # the hand-over rules compared on the same answers
+        if metrics.deciders:
+            console.print(deciders_line(name, metrics.deciders), highlight=False)
     console.print(f"Answers and summary in [bold]{results.run.folder}[/]. Next: journey report -w {ws.root}")
 
 
@@ -584,6 +589,7 @@ def finetune(
     if len(report.skipped) > 10:
         err_console.print(f"[yellow]… and {len(report.skipped) - 10} more lines skipped[/]", highlight=False)
     console.print(report.summary(), highlight=False)
+    console.print(report.handover_summary, highlight=False)
     if report.augmentation:
         console.print(report.augmentation.summary(), highlight=False)
     console.print(f"Saved: [bold]{report.output}[/]   run summary: {report.run_dir / 'run.json'}")

@@ -94,7 +94,9 @@ class AssistantSettings(Section):
     handover_message: str = DEFAULT_HANDOVER_MESSAGE
     handover_phrases: list[str] = Field(
         default_factory=lambda: ["handing this conversation to", "member of our support team"],
-        description="A generated answer containing one of these is treated as a hand-over.",
+        description="Set: a generated answer containing one of these is a hand-over. Unset: the hand-over sentence "
+        "learnt from the tickets decides instead (assistant/sentences.py); a fine-tuned model hands over by its "
+        "transfer_to_human action either way.",
     )
     unknown_message: str = (
         "I'm sorry, I don't have that information. Would you like me to pass you to a human colleague?"

@@ -20,8 +20,9 @@ __getattr__ = lazy_exports(__name__, {"journey.assistant.pipeline": ["Assistant"
 
 
 def load_assistant(workspace: Workspace, setup: str) -> Assistant:
-    """Build the assistant of one set-up: its model backend and, if on, its knowledge."""
+    """Build the assistant of one set-up: its model backend, its hand-over rule and, if on, its knowledge."""
     spec = resolve_setup(workspace, setup)  # an unknown or unbuilt set-up is said before torch loads
+    from journey.assistant.handover import rule_for
     from journey.assistant.pipeline import Assistant
     from journey.models import load_backend
 
@@ -31,4 +32,5 @@ def load_assistant(workspace: Workspace, setup: str) -> Assistant:
 
         knowledge = Knowledge.open(workspace)
     backend = load_backend(workspace.settings.model, base=spec.base, adapter=spec.adapter, name=setup)
-    return Assistant(workspace.settings, backend, setup=setup, knowledge=knowledge)
+    handover = rule_for(workspace, spec.adapter)
+    return Assistant(workspace.settings, backend, setup=setup, knowledge=knowledge, handover=handover)

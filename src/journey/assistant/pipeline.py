@@ -13,10 +13,12 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 from journey.assistant.guards import guard_question, match_escalation, repeats_instruction
+from journey.assistant.handover import ActionFilter, HandoverRule, split_action
 from journey.assistant.prompts import Messages, build_messages, system_prompt
 from journey.knowledge.context import Context
 from journey.knowledge.identity import OWNER, Identity
 from journey.models.backends import Backend, Generation
+from journey.models.messages import Transfer
 from journey.workspace import Settings
 
 
@@ -29,6 +31,8 @@ class Reply:
     answer: str
     handed_over: bool
     reason: str | None = None  # when handed over: "rule:<name>", "model", "no-knowledge", "empty" or "output-check"
+    transfer: Transfer | None = None  # when handed over by a rule or the model: the team and why
+    handover_signals: dict[str, bool] | None = None  # each hand-over rule's verdict on the generated text
     context: Context | None = None
     latency_s: float = 0.0
     prompt_tokens: int = 0
@@ -41,13 +45,17 @@ class Reply:
 
 
 class Assistant:
-    """One set-up's assistant. `knowledge` is None when the set-up has knowledge off."""
+    """One set-up's assistant. `knowledge` is None when the set-up has knowledge off; `handover` decides
+    whether a generated answer hands over (default: the `assistant.handover_phrases`)."""
 
-    def __init__(self, settings: Settings, backend: Backend, *, setup: str, knowledge=None) -> None:
+    def __init__(
+        self, settings: Settings, backend: Backend, *, setup: str, knowledge=None, handover: HandoverRule | None = None
+    ) -> None:
         self.settings = settings
         self.backend = backend
         self.setup = setup
         self.knowledge = knowledge
+        self.handover = handover or HandoverRule("phrases", tuple(settings.assistant.handover_phrases))
         self.system_prompt = system_prompt(settings)
 
     # -- stages ---------------------------------------------------------------
@@ -57,7 +65,7 @@ class Assistant:
         guarded = guard_question(question, max_chars=self.settings.assistant.max_question_chars)
         reply = Reply(self.setup, guarded.text, "", False, warnings=list(guarded.warnings))
         if rule := match_escalation(guarded.text, self.settings.assistant.escalation):
-            self._hand_over(reply, f"rule:{rule.name}")
+            self._hand_over(reply, f"rule:{rule.name}", transfer=Transfer(rule.name, "escalation rule"))
         else:
             if self.knowledge is not None:
                 reply.context = self.knowledge.gather(guarded.text, history, identity=identity)
@@ -70,9 +78,12 @@ class Assistant:
         reply.latency_s = time.perf_counter() - start
         return reply, None
 
-    def _hand_over(self, reply: Reply, reason: str, message: str | None = None) -> None:
+    def _hand_over(
+        self, reply: Reply, reason: str, message: str | None = None, *, transfer: Transfer | None = None
+    ) -> None:
         reply.handed_over = True
         reply.reason = reason
+        reply.transfer = transfer
         reply.answer = message or self.settings.assistant.handover_message
 
     def _finish(self, reply: Reply, generation: Generation) -> Reply:
@@ -81,15 +92,16 @@ class Assistant:
         reply.latency_s += generation.seconds
         if generation.truncated_prompt:
             reply.warnings.append("The conversation was longer than the model's context; its start was cut.")
-        lowered = generation.text.lower()
-        if not lowered.strip():
+        text, transfer = split_action(generation.text)  # the customer never sees the action's marker
+        reply.handover_signals = self.handover.signals(text, transfer)
+        if not text and transfer is None:
             self._hand_over(reply, "empty", self.settings.assistant.unknown_message)
-        elif repeats_instruction(generation.text, reply.context, (reply.question, self.system_prompt)):
+        elif repeats_instruction(text, reply.context, (reply.question, self.system_prompt)):
             self._hand_over(reply, "output-check", self.settings.assistant.unknown_message)
-        elif any(phrase.lower() in lowered for phrase in self.settings.assistant.handover_phrases):
-            self._hand_over(reply, "model")
+        elif self.handover.decide(reply.handover_signals):
+            self._hand_over(reply, "model", transfer=transfer or Transfer())
         else:
-            reply.answer = generation.text
+            reply.answer = text
         return reply
 
     # -- entry points -----------------------------------------------------------
@@ -120,10 +132,13 @@ class Assistant:
             yield reply
             return
         start = time.perf_counter()
-        pieces = []
+        pieces, action = [], ActionFilter()
         stream = self.backend.stream(messages, max_new_tokens=self.settings.model.max_new_tokens)
         for piece in stream:
             pieces.append(piece)
-            yield piece
+            if shown := action.feed(piece):
+                yield shown
+        if rest := action.close():
+            yield rest
         counted = Generation("".join(pieces).strip(), 0, len(pieces), time.perf_counter() - start)
         yield self._finish(reply, getattr(stream, "generation", None) or counted)  # a server's stream counts tokens

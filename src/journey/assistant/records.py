@@ -84,6 +84,9 @@ class ReplyRecord(BaseModel):
 
     handed_over: bool
     reason: str | None = None  # see Reply.reason
+    team: str | None = None  # the team a rule or the model's transfer_to_human named (None: none named)
+    handover_note: str | None = None  # why, as the transfer_to_human action said it
+    handover_signals: dict[str, bool] | None = None  # see Reply.handover_signals
     passages: list[PassageRecord] = []
     lookups: list[LookupRecord] = []
     latency_s: float = 0.0
@@ -100,6 +103,9 @@ class ReplyRecord(BaseModel):
         return ReplyRecord(
             handed_over=reply.handed_over,
             reason=reply.reason,
+            team=reply.transfer.team or None if reply.transfer else None,
+            handover_note=reply.transfer.reason or None if reply.transfer else None,
+            handover_signals=reply.handover_signals,
             passages=[PassageRecord.of(p, raw=raw) for p in context.passages],
             lookups=[LookupRecord.of(r, raw=raw) for r in context.lookups],
             latency_s=reply.latency_s,

@@ -16,6 +16,7 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 import numpy as np
+from scipy.stats import binomtest
 
 from journey.assistant.prompts import CONTEXT_PREAMBLE, render_context
 from journey.evaluate.evalset import EvalItem
@@ -138,16 +139,72 @@ def score_run(items: list[EvalItem], records: list[AnswerRecord]) -> dict[str, S
     return dict(grouped)
 
 
+DECIDERS = ("action", "phrases", "sentences")  # assistant/handover.py: HandoverRule.signals
+
+
+def compare_deciders(triples: Scored) -> dict[str, Any]:
+    """Hand-over precision/recall had each rule decided the same answers (paired: one run, one text each).
+
+    "action": the transfer_to_human marker; "phrases": `assistant.handover_phrases` (the rule before it);
+    "sentences": the hand-over sentence learnt from the tickets. A hand-over made before or without
+    generation (a rule, no knowledge, an empty or unsafe answer) counts for every rule alike. `paired`
+    compares action with phrases on the questions where exactly one of them decided right (exact McNemar).
+    """
+    verdicts: dict[str, list[bool]] = {name: [] for name in DECIDERS}
+    truth = [item.escalate for item, _, _ in triples]
+    for _, record, _ in triples:
+        signals = record.handover_signals if record.reason in (None, "model") else None
+        for name in DECIDERS:
+            verdicts[name].append(record.handed_over if signals is None else signals.get(name, False))
+    compared: dict[str, Any] = {}
+    for name, predicted in verdicts.items():
+        hits = sum(p and t for p, t in zip(predicted, truth, strict=True))
+        compared[name] = {
+            "handed_over": sum(predicted),
+            "precision": hits / sum(predicted) if any(predicted) else None,
+            "recall": hits / sum(truth) if any(truth) else None,
+        }
+    right = {name: [p == t for p, t in zip(verdicts[name], truth, strict=True)] for name in ("action", "phrases")}
+    only_action = sum(a and not p for a, p in zip(right["action"], right["phrases"], strict=True))
+    only_phrases = sum(p and not a for a, p in zip(right["action"], right["phrases"], strict=True))
+    discordant = only_action + only_phrases
+    p_value = binomtest(only_action, discordant).pvalue if discordant else None
+    compared["paired"] = {"only_action_right": only_action, "only_phrases_right": only_phrases, "p": p_value}
+    return compared
+
+
+def deciders_line(setup: str, compared: dict[str, Any]) -> str:
+    """One line of `journey evaluate`: each hand-over rule's precision / recall on a set-up's answers."""
+
+    def ratio(value: float | None) -> str:
+        return "n/a" if value is None else f"{value:.0%}"
+
+    rules = ", ".join(
+        f"{name} {ratio(compared[name]['precision'])} / {ratio(compared[name]['recall'])}" for name in DECIDERS
+    )
+    paired = compared["paired"]
+    p = "" if paired["p"] is None else f", p = {paired['p']:.2g}"
+    return (
+        f"{setup}: hand-over precision / recall by {rules}; only the action right on {paired['only_action_right']}, "
+        f"only the phrases on {paired['only_phrases_right']}{p}"
+    )
+
+
 @dataclass(frozen=True)
 class SetupMetrics:
-    """One set-up's metrics: over every question, and per category."""
+    """One set-up's metrics: over every question, and per category; and the hand-over rules compared."""
 
     overall: Metrics
     categories: dict[str, Metrics]
+    deciders: dict[str, Any] | None = None
 
     def as_dict(self) -> dict[str, Any]:
         """The form summary.json keeps."""
-        return {"overall": self.overall.as_dict(), "categories": {c: m.as_dict() for c, m in self.categories.items()}}
+        return {
+            "overall": self.overall.as_dict(),
+            "categories": {c: m.as_dict() for c, m in self.categories.items()},
+            "handover_deciders": self.deciders,
+        }
 
 
 def summarise(scored: dict[str, Scored], judge: Judgements | None = None) -> dict[str, SetupMetrics]:
@@ -160,5 +217,6 @@ def summarise(scored: dict[str, Scored], judge: Judgements | None = None) -> dic
         summary[setup] = SetupMetrics(
             overall=aggregate([(r, s) for _, r, s in triples], judge),
             categories={c: aggregate(rows, judge) for c, rows in sorted(categories.items())},
+            deciders=compare_deciders(triples),
         )
     return summary

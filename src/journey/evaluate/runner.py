@@ -22,6 +22,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
 from journey.assistant import load_assistant, resolve_setup
+from journey.assistant.handover import learned_sentences
 from journey.assistant.setups import SetupSpec
 from journey.evaluate.evalset import EvalItem, EvalSet, load_evalset
 from journey.evaluate.judge import judge_backend, judge_run
@@ -168,6 +169,7 @@ def setup_fingerprint(workspace: Workspace, spec: SetupSpec) -> str:
         "project": settings.project.model_dump(),
         "model": settings.model.model_dump(exclude=PACE_SETTINGS),
         "assistant": settings.assistant.model_dump(),
+        "handover_sentences": [s.normal for s in learned_sentences(workspace.tickets_path)],  # learnt: tickets
         "knowledge": settings.knowledge.model_dump() if spec.knowledge else None,
         "base_files": _files_stamp(Path(spec.base)),
         "adapter_files": _files_stamp(spec.adapter),

@@ -15,10 +15,11 @@ import random
 import re
 from dataclasses import dataclass, replace
 
+from journey.assistant.handover import marker
 from journey.assistant.prompts import render_lookup, user_turn
 from journey.finetune.contexts import question_of
 from journey.knowledge import Context, Passage
-from journey.models.messages import Messages
+from journey.models.messages import Messages, Transfer
 
 _FACT = re.compile(r"[\w€$£%/:.,+-]*\d[\w€$£%/:.,+-]*")
 
@@ -39,6 +40,15 @@ class RaftCounts:
             f"without the passage holding the answer), {self.without_context} without; {self.handover_twins} "
             "hand-overs trained both with and without context."
         )
+
+
+def with_action(messages: Messages, transfer: Transfer | None) -> Messages:
+    """The conversation whose final answer, for a hand-over, opens with the action's marker line; rendered
+    through the chat template as the turn's text, so any model can learn it (assistant/handover.py)."""
+    if transfer is None:
+        return messages
+    answer = messages[-1]["content"]
+    return [*messages[:-1], {"role": "assistant", "content": f"{marker(transfer)}\n{answer}".strip()}]
 
 
 def facts(text: str) -> set[str]:

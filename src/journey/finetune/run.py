@@ -33,8 +33,8 @@ from journey.finetune.contexts import gather_contexts
 from journey.finetune.encode import Encoded, encode
 from journey.finetune.output import check_output
 from journey.finetune.packing import PackedCollator, pack
-from journey.finetune.raft import RaftCounts, mix, pick, user_turn_with
-from journey.io import atomic_write_json
+from journey.finetune.raft import RaftCounts, mix, pick, user_turn_with, with_action
+from journey.io import atomic_write_json, read_jsonl
 from journey.models.loading import load_model
 from journey.models.messages import Messages
 from journey.models.precision import Precision, choose_precision
@@ -74,6 +74,8 @@ class FinetuneReport:
     truncated: int  # conversations longer than seq_len, cut
     skipped: list[str] = field(default_factory=list)  # "file:line: reason"
     augmentation: RaftCounts | None = None  # None: trained without context
+    handovers: dict[str, int] = field(default_factory=dict)  # hand-over tickets found, by how ("flag", …)
+    handover_summary: str = ""  # the line journey finetune prints about them
     planned_steps: int = 0
     budget_limited: bool = False  # stopped before planned_steps to stay within the time budget
 
@@ -161,12 +163,17 @@ def prepare(
     if resume and not (state_dir / PLAN).is_file():
         raise UserError(f"Nothing to resume: no fine-tuning checkpoint in {state_dir}.")
     tickets = read_tickets(workspace.tickets_path, system_prompt(workspace.settings))
-    forms = [[t.messages] for t in tickets.tickets]  # each ticket's training examples
+    if warning := handover_warning(workspace, tickets):
+        log.warning(warning)
+    # A hand-over is learnt as the action: its marker line opens the answer (assistant/handover.py).
+    conversations = [with_action(t.messages, t.handover) for t in tickets.tickets]
+    forms = [[messages] for messages in conversations]  # each ticket's training examples
     augmentation = None
     if _augmentation_on(workspace, settings):
+        handovers = [i for i, t in enumerate(tickets.tickets) if t.handover is not None]
         with state.main_process_first():
             forms, augmentation = augmentation_aware_forms(
-                workspace, [t.messages for t in tickets.tickets], settings, progress=progress and state.is_main_process
+                workspace, conversations, handovers, settings, progress=progress and state.is_main_process
             )
     precision = choose_precision(settings.bf16, state.device.type, job="fine-tuning")
     # Under LoRA the base is frozen: kept in bfloat16 it is never re-cast by autocast (PEFT keeps the adapter in fp32).
@@ -272,6 +279,8 @@ def fit_and_save(
         truncated=run.truncated,
         skipped=run.skipped,
         augmentation=run.augmentation,
+        handovers=dict(run.tickets.handovers()),
+        handover_summary=run.tickets.handover_summary(),
         planned_steps=steps,
         budget_limited=result.budget_limited,
     )
@@ -282,6 +291,7 @@ def fit_and_save(
             "data": str(run.tickets.path),
             "data_sha256": run.tickets.sha256,
             "augmentation_aware": run.augmentation is not None,
+            "handover": "action",  # hand-overs were learnt as the transfer_to_human marker (assistant/handover.py)
             "steps": result.steps,
             "settings": settings.model_dump(),
             "run": report.run_dir.name,
@@ -303,8 +313,27 @@ def peak_memory_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # Linux reports KiB
 
 
+def handover_warning(workspace: Workspace, tickets: Tickets) -> str | None:
+    """The warning when the eval set expects hand-overs but no ticket was recognised as one (training goes on)."""
+    if tickets.handovers() or not workspace.eval_path.is_file():
+        return None
+    items = [item[1] for item in read_jsonl(workspace.eval_path) if isinstance(item, tuple)]
+    if not (expected := sum(isinstance(item, dict) and item.get("escalate") is True for item in items)):
+        return None
+    return (
+        f"The eval set expects {expected} hand-over(s), but no ticket was recognised as one, so the fine-tuned "
+        'model will not learn to hand over: mark them with "handover": true or a transfer_to_human tool call '
+        "(docs/design.md). Training anyway."
+    )
+
+
 def augmentation_aware_forms(
-    workspace: Workspace, conversations: list[Messages], settings: FinetuneSettings, *, progress: bool
+    workspace: Workspace,
+    conversations: list[Messages],
+    handovers: list[int],
+    settings: FinetuneSettings,
+    *,
+    progress: bool,
 ) -> tuple[list[list[Messages]], RaftCounts]:
     """Each ticket's training examples: a seeded share with the retrieved context (RAFT), and every hand-over
     both with and without it, so that the decision to hand over does not hinge on whether the prompt has data.
@@ -312,9 +341,7 @@ def augmentation_aware_forms(
     (On the demo, 31 of 61 hand-over tickets had context and the fine-tuned+augmented model still answered
     4 of 9 sensitive questions that the fine-tuned one handed over.)
     """
-    phrases = [p.lower() for p in workspace.settings.assistant.handover_phrases]
     chosen = set(pick(len(conversations), settings.augmented_fraction, settings.seed))
-    handovers = [i for i, m in enumerate(conversations) if any(p in m[-1]["content"].lower() for p in phrases)]
     wanted = sorted(chosen | set(handovers))
     contexts = gather_contexts(workspace, [conversations[i] for i in wanted], progress=progress)
     gathered = dict(zip(wanted, contexts, strict=True))

@@ -124,15 +124,18 @@ class Conversations:
                 # Stored whole for the agents' inbox; customers are shown the citations only (message_view).
                 meta = reply_meta(reply, raw=True)
                 content, handover = reply.answer, reply.reason if reply.handed_over else None
+                team = reply.transfer.team or None if reply.handed_over and reply.transfer else None
             except Exception:
                 log.exception("The assistant failed; handing the conversation to the agents")
-                handover = "error"
+                handover, team = "error", None
                 content, meta = (
                     self.assistant.settings.assistant.handover_message,
                     {"handed_over": True, "reason": handover},
                 )
             try:
-                message = await run_in_threadpool(self.store.add_bot_reply, conversation_id, content, meta, handover)
+                message = await run_in_threadpool(
+                    self.store.add_bot_reply, conversation_id, content, meta, handover, team
+                )
             except Conflict:
                 return
             self._publish_message(message)

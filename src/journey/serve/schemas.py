@@ -229,6 +229,7 @@ def inbox_view(item: InboxItem) -> dict[str, Any]:
     last = item.last_message
     return conversation_view(item.conversation, for_agent=True) | {
         "reason": handover.reason,
+        "team": handover.team,
         "handed_over_at": iso(handover.created_at),
         "waiting_s": round((until - as_utc(handover.created_at)).total_seconds(), 1),
         "last_message": {"role": last.role, "content": last.content[:200]} if last else None,

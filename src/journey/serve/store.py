@@ -272,15 +272,17 @@ class Store:
                 raise
             return existing, False
 
-    def add_bot_reply(self, conversation_id: str, content: str, meta: dict[str, Any], handover: str | None) -> Message:
-        """Store the bot's reply; `handover` (a reason) hands the conversation to the agents' inbox."""
+    def add_bot_reply(
+        self, conversation_id: str, content: str, meta: dict[str, Any], handover: str | None, team: str | None = None
+    ) -> Message:
+        """Store the bot's reply; `handover` (a reason) hands the conversation to the agents' inbox, for `team`."""
         with self._session() as session:
             conversation = _get(session, conversation_id)
             if conversation.status not in BOT_CAN_SPEAK:
                 raise Conflict("The conversation is with a human agent; the bot stays silent.")
             message = _add_message(session, conversation, "bot", content, meta=meta)
             if handover is not None:
-                _hand_over(session, conversation, handover, message.created_at)
+                _hand_over(session, conversation, handover, message.created_at, team=team)
         return message
 
     def request_human(self, conversation_id: str) -> Conversation:
@@ -477,11 +479,13 @@ def _move(session: Session, conversation: Conversation, allowed: tuple[str, ...]
     return moved.rowcount == 1
 
 
-def _hand_over(session: Session, conversation: Conversation, reason: str, at: datetime) -> bool:
-    """Hand a conversation the bot may speak in to the agents' inbox with `reason`; whether it moved."""
+def _hand_over(
+    session: Session, conversation: Conversation, reason: str, at: datetime, *, team: str | None = None
+) -> bool:
+    """Hand a conversation the bot may speak in to the agents' inbox with `reason` (for `team`); whether it moved."""
     if not _move(session, conversation, BOT_CAN_SPEAK, status="waiting", agent=None, updated_at=at):
         return False
-    session.add(Handover(conversation_id=conversation.id, reason=reason, created_at=at))
+    session.add(Handover(conversation_id=conversation.id, reason=reason, team=team, created_at=at))
     return True
 
 

@@ -5,27 +5,35 @@ Each line is `{"messages": [...]}` in OpenAI chat format, or `{"prompt": ..., "c
 (strings, or lists of messages). Lines that cannot be trained on are reported by line
 number and skipped; the system prompt the assistant uses is inserted where a ticket has none,
 so the fine-tuned model sees the same system turn as at inference.
+
+Hand-over tickets (docs/design.md) are found without a phrase list: by a `"handover": true` flag on
+the line, by a `transfer_to_human` tool call in the final assistant turn (OpenAI `tool_calls`), or
+else by the recurring hand-over sentence learnt from the tickets' final answers (assistant/sentences.py).
 """
 
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass
+from collections import Counter
+from dataclasses import dataclass, field
 from pathlib import Path
 
+from journey.assistant.sentences import LearnedSentence, contains, learn
 from journey.errors import UserError
 from journey.io import JsonlProblem, read_jsonl
-from journey.models.messages import Messages
-
-ROLES = ("system", "user", "assistant")
+from journey.models.messages import FoundBy, Messages, Transfer, final_exchange, to_messages
 
 
 @dataclass(frozen=True)
 class Ticket:
-    """One past conversation, starting with a system turn and ending with an assistant turn."""
+    """One past conversation, starting with a system turn and ending with an assistant turn.
+
+    `handover`: the final turn hands over to a human (`found_by` says how that was known)."""
 
     line: int
     messages: Messages
+    handover: Transfer | None = None
+    found_by: FoundBy | None = None
 
 
 @dataclass(frozen=True)
@@ -36,6 +44,22 @@ class Tickets:
     tickets: list[Ticket]
     skipped: list[JsonlProblem]
     sha256: str
+    learned: list[LearnedSentence] = field(default_factory=list)  # the hand-over sentence(s) found
+
+    def handovers(self) -> Counter[str]:
+        """How many hand-over tickets were found, by how they were found."""
+        return Counter(t.found_by for t in self.tickets if t.found_by)
+
+    def handover_summary(self) -> str:
+        """The line `journey finetune` prints about the hand-overs it found."""
+        found = self.handovers()
+        if not found:
+            return "Hand-overs: no ticket recognised as one (no flag, tool call or recurring hand-over sentence)."
+        how = ", ".join(f"{count} by {by}" for by, count in found.most_common())
+        said = "; ".join(f'"{s.text}"' for s in self.learned)
+        return f"Hand-overs: {sum(found.values())} of {len(self.tickets)} tickets ({how})" + (
+            f"; learnt sentence: {said}." if said else "."
+        )
 
 
 def check_tickets(path: Path) -> None:
@@ -53,47 +77,22 @@ def read_tickets(path: Path, system_prompt: str) -> Tickets:
             skipped.append(item)
             continue
         number, record = item
-        messages = to_messages(record)
-        if isinstance(messages, str):
-            skipped.append(JsonlProblem(path, number, messages))
+        parsed = to_messages(record)
+        if isinstance(parsed, str):
+            skipped.append(JsonlProblem(path, number, parsed))
             continue
+        messages, transfer, found_by = parsed
         if messages[0]["role"] != "system":
             messages.insert(0, {"role": "system", "content": system_prompt})
-        tickets.append(Ticket(number, messages))
+        tickets.append(Ticket(number, messages, transfer, found_by))
     if not tickets:
         reasons = "; ".join(str(p) for p in skipped[:3]) or "the file is empty"
         raise UserError(f"No usable conversations in {path} ({len(skipped)} line(s) skipped: {reasons}).")
-    return Tickets(path, tickets, skipped, hashlib.sha256(path.read_bytes()).hexdigest())
-
-
-def to_messages(record: object) -> Messages | str:
-    """The conversation of one JSON line, cut after its last assistant turn; or why it is unusable."""
-    if not isinstance(record, dict):
-        return "not a JSON object"
-    if "messages" in record:
-        messages = record["messages"]
-    elif "prompt" in record and "completion" in record:
-        prompt, completion = record["prompt"], record["completion"]
-        if isinstance(prompt, str) and isinstance(completion, str):
-            messages = [{"role": "user", "content": prompt}, {"role": "assistant", "content": completion}]
-        elif isinstance(prompt, list) and isinstance(completion, list):
-            messages = prompt + completion
-        else:
-            return "prompt and completion must both be strings or both be lists of messages"
-    else:
-        return 'neither "messages" nor "prompt"/"completion"'
-    if not isinstance(messages, list) or not messages:
-        return '"messages" must be a non-empty list'
-    for index, message in enumerate(messages):
-        if not isinstance(message, dict) or not isinstance(message.get("content"), str):
-            return f"message {index + 1} has no text content"
-        if message.get("role") not in ROLES:
-            return f"message {index + 1} has unknown role {message.get('role')!r} (expected {', '.join(ROLES)})"
-        if message["role"] == "system" and index > 0:
-            return f"message {index + 1} is a system message after the start"
-    last = max((i for i, m in enumerate(messages) if m["role"] == "assistant"), default=None)
-    if last is None:
-        return "no assistant turn to learn from"
-    if not any(m["role"] == "user" for m in messages[:last]):
-        return "no user turn before the assistant's reply"
-    return [{"role": m["role"], "content": m["content"]} for m in messages[: last + 1]]
+    learned = learn([final_exchange(t.messages) for t in tickets])
+    tickets = [
+        Ticket(t.line, t.messages, Transfer(), "learned sentence")
+        if t.handover is None and contains(t.messages[-1]["content"], learned)
+        else t
+        for t in tickets
+    ]
+    return Tickets(path, tickets, skipped, hashlib.sha256(path.read_bytes()).hexdigest(), learned)

@@ -91,6 +91,7 @@
           J.el("span", "queue-reason", `Reason: ${c.reason} · ${c.status === "waiting" ? "waiting" : "waited"} ${J.duration(c.waiting_s)}`),
           J.el("span", "queue-preview", c.last_message ? c.last_message.content : ""),
         );
+        if (c.team) button.append(J.el("span", "queue-team", `Team: ${c.team}`));
         button.addEventListener("click", () => select(c.id));
         const item = J.el("li");
         item.append(button);
@@ -121,7 +122,8 @@
     $("customer").textContent = conversation.customer;
     const waited = conversation.waiting_s !== undefined ? ` · waited ${J.duration(conversation.waiting_s)}` : "";
     const reason = conversation.reason ? ` · reason: ${conversation.reason}` : "";
-    $("meta").textContent = `${statusLabel(conversation)}${reason}${waited}`;
+    const team = conversation.team ? ` · team: ${conversation.team}` : "";
+    $("meta").textContent = `${statusLabel(conversation)}${reason}${team}${waited}`;
     conversation.messages.filter((m) => m.id > shownUpTo).forEach(addMessage);
     showRatings(conversation.messages);
     showSatisfaction(conversation);
