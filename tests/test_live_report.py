@@ -268,5 +268,5 @@ def test_traffic_served_over_http_is_measured(backend: str, tmp_path: Path, tiny
     assert kpis.resolution_bot.n == 1 and kpis.reopened == Share(0, 1)
     assert [(h.by, h.label, h.conversations) for h in traffic.handovers] == [
         ("reason", "rule:legal", 1),
-        ("team", "(none)", 1),
+        ("team", "legal", 1),  # a rule's hand-over names the rule as its team
     ]
