@@ -31,8 +31,13 @@ __getattr__ = lazy_exports(
 FINETUNED_SERVER_MODEL = "journey-finetuned"
 
 
-def load_backend(settings: ModelSettings, *, base: str, adapter: Path | None = None, name: str) -> Backend:
-    """A backend for `base` (+ a PEFT adapter, or a fully fine-tuned model folder)."""
+def load_backend(
+    settings: ModelSettings, *, base: str, adapter: Path | None = None, name: str, knowledge: bool = False
+) -> Backend:
+    """A backend for `base` (+ a PEFT adapter, or a fully fine-tuned model folder).
+
+    `knowledge`: the set-up has knowledge on, which turns grounded facts on where `grounded_facts` is auto.
+    """
     from journey.models.backends import OpenAIBackend, TransformersBackend
     from journey.models.loading import load_model
 
@@ -61,4 +66,5 @@ def load_backend(settings: ModelSettings, *, base: str, adapter: Path | None = N
             from journey.models.adapters import attach_adapter
 
             model = attach_adapter(model, adapter, base=base)
-    return TransformersBackend(model, tokenizer, name=name, temperature=settings.temperature)
+    grounded = knowledge if settings.grounded_facts == "auto" else settings.grounded_facts
+    return TransformersBackend(model, tokenizer, name=name, temperature=settings.temperature, grounded=grounded)
