@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -49,6 +50,8 @@ def load_backend(
         # An OpenAI-compatible server serves the adapter under its own model name
         # (vLLM: --lora-modules journey-finetuned=.journey/adapters/default).
         served = FINETUNED_SERVER_MODEL if adapter else (settings.openai_model or base)
+        if settings.grounded_facts is True:
+            logging.getLogger(__name__).warning("model.grounded_facts does nothing with an OpenAI-compatible server.")
         return OpenAIBackend(
             settings.openai_base_url, served, api_key_env=settings.openai_api_key_env, temperature=settings.temperature
         )
