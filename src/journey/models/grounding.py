@@ -65,7 +65,7 @@ class Node:
 
     children: dict[int, Node] = field(default_factory=dict)
     complete: bool = False
-    _ids: torch.Tensor | None = None
+    _ids: torch.Tensor | None = field(default=None, init=False, repr=False)
 
     def ids(self) -> torch.Tensor:
         """The continuing token ids as a tensor (built on first use)."""
@@ -92,7 +92,7 @@ class FactTrie:
             for token in ids:
                 node = node.children.setdefault(token, Node())
             node.complete = True
-        starts = [t for t in root.children if t < len(classes.spaced) and classes.fact_like[t]]
+        starts = [t for t in root.children if t < len(classes.fact_like) and classes.fact_like[t]]
         spaced = [t for t in starts if classes.spaced[t]]
         glued = [t for t in starts if not classes.spaced[t]]
         return cls(root, torch.tensor(spaced, dtype=torch.long), torch.tensor(glued, dtype=torch.long))
