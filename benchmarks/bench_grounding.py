@@ -9,7 +9,8 @@ Ungrounded facts are evaluation's (journey/facts.py): prices, amounts, dates, co
 of a given answer found in neither the question, the context nor the reference.
 
 Run: .venv/bin/python benchmarks/bench_grounding.py [--questions 40] [--setups augmented] [--threads N]
-(--threads 1 on a machine other processes keep busy: with torch's default one answer took 440 s, not 11.)
+(--threads 1 on a machine other processes keep busy: torch's default threads spin against them; with
+them a first attempt here took 440 s for its one warm-up answer.)
 """
 
 from __future__ import annotations
