@@ -6,8 +6,10 @@ the stream, and sends the next, until time is up. Afterwards every conversation 
 each message sent must be stored exactly once and answered exactly once, each reply must have
 arrived on the stream exactly once, and no request may have failed. Prints reply latency
 (message posted → reply received), throughput and the server's memory; exits 1 on any loss.
+By default it runs twice, with micro-batching (journey's default) and without (`serve.max_batch = 1`,
+one chat after another), and prints the ratio; `--batching on|off` runs one of them.
 
-Run: .venv/bin/python benchmarks/bench_serve_load.py [--customers 50] [--seconds 60]
+Run: .venv/bin/python benchmarks/bench_serve_load.py [--customers 50] [--seconds 60] [--batching both]
 """
 
 from __future__ import annotations
@@ -53,12 +55,13 @@ def free_port() -> int:
         return probe.getsockname()[1]
 
 
-def make_workspace(root: Path, customers: int, threads: int | None) -> Path:
+def make_workspace(root: Path, customers: int, threads: int | None, batching: bool) -> Path:
     model = build_tiny_model(root / "tiny-model")
     (root / "journey.toml").write_text(
         f'[project]\nname = "Loadshop"\n[model]\nbase = "{model}"\nmax_new_tokens = 12\n'
         f"[serve]\nrate_limit_per_minute = 1000000\nmax_pending = {customers * 2}\n"
-        + (f"threads = {threads}\n" if threads else ""),
+        + (f"threads = {threads}\n" if threads else "")
+        + ("" if batching else "max_batch = 1\n"),
         encoding="utf-8",
     )
     return root
@@ -145,7 +148,9 @@ def check(customer: Customer, transcript: list[dict]) -> dict[str, int]:
 
 
 async def load(url: str, customers: int, seconds: float) -> tuple[list[Customer], dict[str, int]]:
-    limits = httpx.Limits(max_connections=customers * 3, max_keepalive_connections=customers * 3)
+    # Idle connections expire before uvicorn's 5 s keep-alive closes them: at httpx's default, also 5 s, a post
+    # can race the server's close and fail with a ReadError (seen once in 1,778 posts) without any server fault.
+    limits = httpx.Limits(max_connections=customers * 3, max_keepalive_connections=customers * 3, keepalive_expiry=2)
     async with httpx.AsyncClient(base_url=url, timeout=REPLY_TIMEOUT_S, limits=limits) as client:
         deadline = time.monotonic() + seconds
         results = await asyncio.gather(*(run_customer(client, i, deadline) for i in range(customers)))
@@ -180,15 +185,33 @@ def percentile(values: list[float], share: float) -> float:
     )
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--customers", type=int, default=50)
-    parser.add_argument("--seconds", type=float, default=60.0)
-    parser.add_argument("--threads", type=int, help="serve.threads (default: journey decides; its log says how)")
-    args = parser.parse_args()
+@dataclass
+class Run:
+    """One load test: what the customers measured and what the server logged and used."""
 
+    results: list[Customer]
+    totals: dict[str, int]
+    elapsed: float
+    memory: tuple[dict[str, float], dict[str, float]]  # at start, at the end
+    decisions: dict  # the server's logged torch-threads and batch-size decisions
+
+    @property
+    def latencies(self) -> list[float]:
+        return sorted(x for c in self.results for x in c.latencies)
+
+    @property
+    def errors(self) -> list[str]:
+        return [e for c in self.results for e in c.errors]
+
+    @property
+    def rate(self) -> float:
+        return len(self.latencies) / self.elapsed
+
+
+def serve_and_load(args: argparse.Namespace, batching: bool) -> Run:
+    """Start `journey serve` on a fresh workspace, run the customers against it, stop it."""
     with tempfile.TemporaryDirectory() as folder:
-        root = make_workspace(Path(folder), args.customers, args.threads)
+        root = make_workspace(Path(folder), args.customers, args.threads, batching)
         port = free_port()
         url = f"http://127.0.0.1:{port}"
         command = [sys.executable, "-m", "journey", "serve", "-w", str(root), "--port", str(port)]
@@ -206,27 +229,65 @@ def main() -> None:
         finally:
             server.terminate()
             server.wait(timeout=30)
-        decided = next((json.loads(line) for line in log.read_text().splitlines() if '"torch_threads"' in line), {})
+        decisions = {}
+        for line in log.read_text().splitlines():
+            if '"torch_threads"' in line or '"max_batch"' in line:
+                decisions |= json.loads(line)
+    return Run(results, totals, elapsed, (at_start, at_end), decisions)
 
-    latencies = sorted(x for c in results for x in c.latencies)
-    errors = [e for c in results for e in c.errors]
-    sent = sum(len(c.sent) for c in results)
-    print(f"journey serve load test: {args.customers} customers for {args.seconds:.0f} s (tiny model, loopback)")
-    print(f"  torch threads       {decided.get('torch_threads')} of {decided.get('usable_cores')} cores "
-          f"({decided.get('threads_reason')})")
-    print(f"  messages answered   {len(latencies)} ({len(latencies) / elapsed:.1f}/s), sent {sent}")
+
+def report(run: Run, label: str) -> None:
+    latencies, errors, decided = run.latencies, run.errors, run.decisions
+    at_start, at_end = run.memory
+    print(f"  {label}")
+    print(f"    torch threads       {decided.get('torch_threads')} of {decided.get('usable_cores')} cores "
+          f"({decided.get('threads_reason')})")  # fmt: skip
+    if "max_batch" in decided:
+        rates = decided.get("tokens_per_s_by_rows") or {}
+        measured = "".join(f" · {rows} rows {rate:.0f} tok/s" for rows, rate in rates.items())
+        print(f"    batch size          {decided['max_batch']} ({decided['max_batch_reason']}{measured})")
+    else:
+        print("    batch size          1 (batching off: one chat after another)")
+    sent = sum(len(c.sent) for c in run.results)
+    print(f"    messages answered   {len(latencies)} ({run.rate:.1f}/s), sent {sent}")
     if latencies:
         print(
-            f"  reply latency       p50 {percentile(latencies, 0.50) * 1000:.0f} ms · "
+            f"    reply latency       p50 {percentile(latencies, 0.50) * 1000:.0f} ms · "
             f"p95 {percentile(latencies, 0.95) * 1000:.0f} ms · max {latencies[-1] * 1000:.0f} ms"
         )
-    print("  integrity           " + " · ".join(f"{key.replace('_', ' ')} {value}" for key, value in totals.items()))
-    print(f"  error responses     {len(errors)}" + (f" (first: {errors[0]})" if errors else ""))
+    print("    integrity           " + " · ".join(f"{k.replace('_', ' ')} {v}" for k, v in run.totals.items()))
+    print(f"    error responses     {len(errors)}" + (f" (first: {errors[0]})" if errors else ""))
     print(
-        f"  server memory       RSS {at_start['VmRSS']:.0f} MiB after start, {at_end['VmRSS']:.0f} MiB at the end, "
+        f"    server memory       RSS {at_start['VmRSS']:.0f} MiB after start, {at_end['VmRSS']:.0f} MiB at the end, "
         f"peak {at_end['VmHWM']:.0f} MiB"
     )
-    if errors or any(totals.values()):
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--customers", type=int, default=50)
+    parser.add_argument("--seconds", type=float, default=60.0)
+    parser.add_argument("--threads", type=int, help="serve.threads (default: journey decides; its log says how)")
+    parser.add_argument(
+        "--batching", choices=("both", "on", "off"), default="both",
+        help="micro-batch concurrent chats (journey's default), not (serve.max_batch = 1), or both, for the ratio",
+    )  # fmt: skip
+    args = parser.parse_args()
+
+    modes = {"both": (True, False), "on": (True,), "off": (False,)}[args.batching]
+    print(f"journey serve load test: {args.customers} customers for {args.seconds:.0f} s (tiny model, loopback)")
+    runs = {}
+    for batching in modes:
+        runs[batching] = serve_and_load(args, batching)
+        report(runs[batching], "micro-batching on" if batching else "micro-batching off (serve.max_batch = 1)")
+    if len(runs) == 2 and runs[False].latencies and runs[True].latencies:
+        on, off = runs[True], runs[False]
+        print(
+            f"  batching on / off    replies/s {on.rate / off.rate:.1f}x · p50 latency "
+            f"{percentile(off.latencies, 0.5) / percentile(on.latencies, 0.5):.1f}x lower · p95 "
+            f"{percentile(off.latencies, 0.95) / percentile(on.latencies, 0.95):.1f}x lower"
+        )
+    if any(run.errors or any(run.totals.values()) for run in runs.values()):
         sys.exit(1)
 
 

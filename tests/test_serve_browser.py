@@ -3,7 +3,9 @@
 Scenario: a customer asks and sees a streamed, cited answer; tries to inject markup;
 makes a sensitive request that is handed over; an agent signs in, claims the conversation
 and replies; the customer sees the reply live and, after a reload, the whole conversation.
-Screenshots of both pages are saved under artifacts/.
+Feedback: a customer rates an answer with a comment, changes the rating and asks for a person
+by keyboard alone, the agent sees the rating and resolves, and the 1-5 question comes up live;
+"This solved it" asks it too. Screenshots of both pages are saved under artifacts/.
 
 Test doubles, so that the pages have something readable to show: `FixedKnowledge` stands
 in for the knowledge index, and `TypingModel` for the model — it streams a fixed sentence
@@ -205,4 +207,103 @@ def test_a_customer_is_answered_handed_over_and_helped_by_an_agent(server: Backg
     expect(customer.locator(".msg")).to_have_count(8)
     expect(customer.locator("#chat-status")).to_have_text("You're chatting with our support team.")
     expect(customer.locator("#name-row")).to_be_hidden()
+    assert problems == []
+
+
+def tab_to(page, selector: str, *, key: str = "Tab", limit: int = 30) -> None:
+    """Press `key` until the focus is on `selector`: reached with the keyboard alone, as a person would."""
+    for _ in range(limit):
+        if page.evaluate("selector => document.activeElement.matches(selector)", selector):
+            return
+        page.keyboard.press(key)
+    raise AssertionError(f"{limit} presses of {key} did not reach {selector}")
+
+
+def test_a_customer_rates_an_answer_asks_for_a_person_and_scores_the_agents_help(
+    server: BackgroundServer, pages
+) -> None:
+    from playwright.sync_api import expect
+
+    customer, agent, problems = pages
+    ARTIFACTS.mkdir(exist_ok=True)
+    customer.goto(f"{server.url}/")
+    customer.fill("#customer-name", "Grace Hopper")
+    customer.fill("#message", QUESTION)
+    customer.press("#message", "Enter")
+    answer = customer.locator(".msg-bot").last
+    expect(answer.locator(".text")).to_have_text(ANSWER)
+
+    # A thumb up with a comment (typed, sent with Enter); then, by keyboard only, a change of mind.
+    helpful, unhelpful = (
+        answer.get_by_role("button", name="Helpful", exact=True),
+        answer.get_by_role("button", name="Not helpful"),
+    )
+    expect(helpful).to_have_attribute("aria-pressed", "false")
+    helpful.click()
+    expect(helpful).to_have_attribute("aria-pressed", "true")
+    comment = answer.get_by_label("Comment on this answer (optional)")
+    expect(comment).to_be_focused()
+    customer.keyboard.type("<b>Clear</b>, but it is 30 days")
+    customer.keyboard.press("Enter")
+    expect(answer.locator(".feedback-thanks")).to_have_text("Thanks — your comment was sent.")
+    tab_to(customer, ".msg-bot .thumb[data-value='-1']", key="Shift+Tab")
+    customer.keyboard.press("Space")
+    expect(unhelpful).to_have_attribute("aria-pressed", "true")
+    expect(helpful).to_have_attribute("aria-pressed", "false")
+
+    # "Talk to a person", by keyboard: the conversation waits for an agent and the button goes away.
+    tab_to(customer, "#talk-to-person")
+    customer.keyboard.press("Enter")
+    expect(customer.locator("#chat-status")).to_have_text("A member of our support team will reply here shortly.")
+    expect(customer.locator("#talk-to-person")).to_be_hidden()
+
+    # The agent sees why it waits and how the customer rated the answer, replies and resolves it.
+    agent.goto(f"{server.url}/agent")
+    agent.fill("#agent", "Sam")
+    agent.fill("#key", AGENT_KEY)
+    agent.click("#login-form button")
+    waiting = agent.locator(".queue-item")
+    expect(waiting).to_contain_text("Reason: customer")
+    waiting.click()
+    rating = agent.locator("#agent-transcript .msg-bot .rating")
+    expect(rating).to_contain_text("Customer rated this answer 👎 not helpful")
+    expect(rating.locator("q")).to_have_text("<b>Clear</b>, but it is 30 days")
+    agent.click("#claim")
+    agent.fill("#reply", AGENT_REPLY)
+    agent.click("#send-reply")
+    expect(customer.locator(".msg-agent .text")).to_have_text(AGENT_REPLY)
+    expect(customer.locator(".msg-agent .feedback")).to_have_count(0)  # only the bot's answers are rated
+    agent.click("#resolve")
+
+    # The agent's resolution brings the 1-5 question up live; the customer answers it by keyboard.
+    survey = customer.locator(".survey")
+    expect(survey).to_be_visible()
+    expect(customer.locator("#chat-status")).to_have_text("This conversation was resolved. Write again any time.")
+    tab_to(customer, ".survey .score[data-score='4']", key="Shift+Tab")
+    customer.keyboard.press("Space")
+    expect(survey.get_by_role("button", name="4 of 5: satisfied")).to_have_attribute("aria-pressed", "true")
+    expect(survey.locator(".survey-thanks")).to_contain_text("Thank you!")
+    expect(agent.locator("#satisfaction")).to_have_text("Customer satisfaction: 4 / 5")
+    customer.screenshot(path=str(ARTIFACTS / "serve-chat-feedback.png"))
+    agent.screenshot(path=str(ARTIFACTS / "serve-agent-feedback.png"))
+
+    # After a reload the page shows what the customer chose.
+    customer.reload()
+    expect(customer.locator(".msg-bot").first.get_by_role("button", name="Not helpful")).to_have_attribute(
+        "aria-pressed", "true"
+    )
+    expect(customer.locator(".survey .score[aria-pressed='true']")).to_have_text("4")
+    assert customer.locator(".transcript b").count() == 0 and agent.locator(".transcript b").count() == 0
+
+    # A new conversation the bot's answer solves: "This solved it" asks the question too.
+    customer.click("#new-chat")
+    expect(customer.locator(".survey")).to_have_count(0)
+    customer.fill("#message", QUESTION)
+    customer.press("#message", "Enter")
+    expect(customer.locator(".msg-bot .text")).to_have_text(ANSWER)
+    customer.get_by_role("button", name="This solved it").click()
+    expect(customer.locator(".survey")).to_be_visible()
+    expect(customer.locator(".survey .score").first).to_be_focused()
+    customer.get_by_role("button", name="5 of 5: very satisfied").click()
+    expect(customer.locator(".survey .score[aria-pressed='true']")).to_have_text("5")
     assert problems == []

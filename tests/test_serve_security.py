@@ -61,7 +61,9 @@ class EchoModel:
 class PublicIndex(Knowledge):
     """The real knowledge (its lookups, its gather) over a stand-in index holding one public passage."""
 
-    def search(self, query: str, k: int | None = None, mode: str = "hybrid") -> list[Passage]:
+    def search(
+        self, query: str, k: int | None = None, mode: str = "hybrid", history: list[dict] | None = None
+    ) -> list[Passage]:
         return [PUBLIC]
 
 

@@ -31,6 +31,7 @@ except ImportError:
 
 if TYPE_CHECKING:
     from journey.finetune import FinetuneReport
+    from journey.traffic import LiveTraffic
     from journey.train import TrainReport
     from journey.workspace import Workspace
 
@@ -266,12 +267,33 @@ def evaluate(
     console.print(f"Answers and summary in [bold]{results.run.folder}[/]. Next: journey report -w {ws.root}")
 
 
+SinceOption = Annotated[
+    str | None, typer.Option("--since", help="Only conversations started on or after this UTC date or time.")
+]
+
+
 @app.command()
-def report(run: RunOption = None, workspace: WorkspaceOption = None) -> None:
-    """Write the HTML report (with plots) and the Markdown summary of an evaluation run."""
+def report(
+    run: RunOption = None,
+    live: Annotated[
+        bool, typer.Option("--live", help="Measure served traffic (the app database) instead, beside the prediction.")
+    ] = False,
+    since: SinceOption = None,
+    workspace: WorkspaceOption = None,
+) -> None:
+    """Write the HTML report (with plots) and the Markdown summary of an evaluation run, or of served traffic."""
     from journey.evaluate.runs import find_run
 
     ws = _workspace(workspace)
+    if live:
+        traffic = _served_traffic(ws, since)  # before scoring and plotting load: an empty database is said at once
+        from journey.evaluate.live import write_live_report
+        from journey.evaluate.tables import to_rich
+
+        live_report = write_live_report(ws, traffic)
+        console.print(to_rich(live_report.journey))
+        console.print(f"Report: [bold]{live_report.html_path}[/]\nSummary: [bold]{live_report.markdown_path}[/]")
+        return
     chosen = find_run(ws, run)  # before scoring and plotting load: no run is said at once
     from journey.evaluate.report import write_report
     from journey.evaluate.tables import to_rich
@@ -279,6 +301,65 @@ def report(run: RunOption = None, workspace: WorkspaceOption = None) -> None:
     written = write_report(ws, chosen)
     console.print(to_rich(written.journey))
     console.print(f"Report: [bold]{written.html_path}[/]\nSummary: [bold]{written.markdown_path}[/]")
+
+
+def _served_traffic(ws: Workspace, since: str | None) -> LiveTraffic:
+    """The app database's live KPIs since `since` (an ISO date or time, UTC unless it says otherwise)."""
+    from datetime import UTC, datetime
+
+    from journey.serve.analytics import workspace_traffic
+
+    start = None
+    if since is not None:
+        try:
+            start = datetime.fromisoformat(since)
+        except ValueError:
+            raise UserError(f"--since {since!r}: give a date or time such as 2026-11-01 or 2026-11-01T09:00.") from None
+        start = start if start.tzinfo else start.replace(tzinfo=UTC)
+    traffic = workspace_traffic(ws, start)
+    if not traffic.conversations:
+        window = f" since {since}" if since else ""
+        raise UserError(f"No conversations in the app database{window}: serve some with `journey serve` first.")
+    return traffic
+
+
+@app.command()
+def simulate(
+    calibrate: Annotated[
+        bool, typer.Option("--calibrate", help="Fit arrivals, handle time and satisfaction to served traffic.")
+    ] = False,
+    since: SinceOption = None,
+    run: RunOption = None,
+    workspace: WorkspaceOption = None,
+) -> None:
+    """Simulate the support centre for an evaluation run's set-ups; --calibrate fits it to served traffic."""
+    from journey.evaluate.tables import to_rich
+
+    ws = _workspace(workspace)
+    if not calibrate:
+        from journey.evaluate.runs import find_run
+
+        chosen = find_run(ws, run)
+        from journey.evaluate.calibrate import simulation_table
+        from journey.evaluate.results import load_results
+
+        results = load_results(ws, chosen)
+        console.print(to_rich(simulation_table(results.simulation)))
+        for line in results.assumptions:
+            console.print(f"- {line}", highlight=False)
+        return
+    traffic = _served_traffic(ws, since)
+    from journey.evaluate import calibrate as calibration_module
+
+    calibration = calibration_module.calibrate(ws.settings.simulation, traffic)
+    for name, old, new in calibration.changes():
+        console.print(f"{name}: {old:.4g} → [bold]{new:.4g}[/]  ({calibration.fitted[name]})", highlight=False)
+    for name, why in calibration.kept.items():
+        console.print(f"{name}: kept at {getattr(calibration.old, name):.4g} ({why})", highlight=False)
+    console.print(to_rich(calibration.check))
+    path = calibration_module.write_calibration(ws, calibration)
+    console.print(escape(calibration.toml()), highlight=False)
+    console.print(f"Written to [bold]{path}[/]: copy these lines into journey.toml's \\[simulation] section.")
 
 
 @app.command()
@@ -303,6 +384,43 @@ def serve(
     from journey.serve import run_server
 
     run_server(ws, setup, host=host, port=port)
+
+
+@app.command()
+def replay(
+    url: Annotated[str | None, typer.Option(help="The running server (default: http://serve.host:serve.port).")] = None,
+    conversations: Annotated[int, typer.Option(min=1, help="Simulated conversations.")] = 200,
+    concurrency: Annotated[int, typer.Option(min=1, help="Customers at once.")] = 8,
+    agent_delay: Annotated[float, typer.Option(min=0, help="Seconds an agent takes to claim a hand-over.")] = 0.5,
+    seed: Annotated[int, typer.Option(help="Seed of the customers' ratings.")] = 0,
+    workspace: WorkspaceOption = None,
+) -> None:
+    """Drive a running `journey serve` with simulated customers (eval questions, rated by a documented rule)
+    and agents (claim, reply with the reference answer, resolve), to try the live loop without people."""
+    import asyncio
+
+    from rich.progress import Progress
+
+    from journey.evaluate.evalset import load_evalset
+    from journey.evaluate.replay import ReplayPlan, run_replay
+
+    ws = _workspace(workspace)
+    settings = ws.settings.serve
+    agent_key = os.environ.get(settings.agent_key_env)
+    if not agent_key:
+        raise UserError(f"Set {settings.agent_key_env} to the server's agent key: the simulated agents need it.")
+    items = load_evalset(ws.eval_path).items
+    plan = ReplayPlan(
+        url or f"http://{settings.host}:{settings.port}", agent_key, conversations, concurrency, agent_delay, seed=seed
+    )
+    with Progress(console=console, transient=True) as progress:
+        task = progress.add_task("replaying", total=conversations)
+        done = asyncio.run(run_replay(plan, items, on_done=lambda: progress.advance(task)))
+    outcomes = ", ".join(f"{name} {count}" for name, count in done.outcomes.most_common())
+    console.print(f"Replayed {done.conversations} conversations against {escape(plan.url)}: {outcomes}.")
+    for error in done.errors[:5]:
+        console.print(f"[yellow]{escape(error)}[/]")
+    console.print(f"Next: journey report --live -w {ws.root}")
 
 
 @app.command()

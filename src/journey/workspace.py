@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import tomllib
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal, TypeVar
@@ -30,6 +31,13 @@ DEFAULT_SYSTEM_PROMPT = (
 DEFAULT_HANDOVER_MESSAGE = "I'm handing this conversation to a member of our support team, who will reply here shortly."
 
 
+def known_setups(names: Iterable[str]) -> None:
+    """A settings validator's check: every name is a registered set-up."""
+    unknown = [s for s in names if s not in setup_names()]
+    if unknown:
+        raise ValueError(f"unknown set-up(s) {unknown}; choose from {list(setup_names())}")
+
+
 class Section(BaseModel):
     """Base for every settings section: unknown keys are errors, not silently ignored."""
 
@@ -46,6 +54,22 @@ class ModelSettings(Section):
     openai_base_url: str | None = None
     openai_api_key_env: str = "OPENAI_API_KEY"
     openai_model: str | None = None
+    openai_served_models: dict[str, str] = Field(
+        default_factory=dict,
+        description="set-up -> the model name the server serves it under (vLLM serves a LoRA adapter under its "
+        "own name: --lora-modules NAME=.journey/adapters/default); the fine-tuned set-ups default to "
+        "journey-finetuned, the others to openai_model or base.",
+    )
+    openai_timeout: float = Field(120.0, gt=0, description="Seconds to wait for one reply from the server.")
+    openai_max_retries: int = Field(
+        4, ge=0, description="Retries of a request after a 429, a 5xx, a timeout or a refused connection (back-off)."
+    )
+    concurrency: int = Field(
+        8,
+        ge=1,
+        description="Requests sent to an OpenAI-compatible server at once, so that its continuous batching "
+        "(vLLM, TGI) answers them together. The in-process model batches instead (batch_size), one batch at a time.",
+    )
     dtype: Literal["auto", "float32", "bfloat16"] = Field(
         "auto", description="Generation dtype; auto: what this machine executes natively (see models/precision)."
     )
@@ -57,6 +81,12 @@ class ModelSettings(Section):
         description="In-process backend: a number, price, date, code or e-mail the model writes must be copied from "
         "its prompt (models/grounding.py); auto: on where knowledge is on. The openai backend cannot be grounded.",
     )
+
+    @field_validator("openai_served_models")
+    @classmethod
+    def _served_setups(cls, value: dict[str, str]) -> dict[str, str]:
+        known_setups(value)
+        return value
 
 
 class EscalationRule(Section):
@@ -112,6 +142,12 @@ class KnowledgeSettings(Section):
     chunk_overlap: int = Field(32, ge=0)
     top_k: int = Field(4, ge=1)
     min_score: float = Field(0.0, description="Passages whose relevance falls below this are dropped.")
+    history_turns: int = Field(
+        2, ge=0, description="Earlier customer turns a follow-up retrieves with, beside the question alone (0: off)."
+    )
+    reranker: str | None = Field(
+        None, description="A local sentence-transformers CrossEncoder folder that re-ranks the retrieved passages."
+    )
     databases: dict[str, str] = Field(default_factory=dict, description="name -> SQLAlchemy URL")
     tables: list[TableSource] = Field(default_factory=list)
     lookups: list[Lookup] = Field(default_factory=list)
@@ -191,9 +227,7 @@ class EvaluateSettings(Section):
     @field_validator("setups")
     @classmethod
     def _known_setups(cls, value: list[str]) -> list[str]:
-        unknown = [s for s in value if s not in setup_names()]
-        if unknown:
-            raise ValueError(f"unknown set-up(s) {unknown}; choose from {list(setup_names())}")
+        known_setups(value)
         return value
 
 
@@ -231,7 +265,16 @@ class CostSettings(Section):
 class ServeSettings(Section):
     host: str = "127.0.0.1"
     port: int = Field(8000, ge=1, le=65535)
-    database: str = "sqlite:///.journey/app.sqlite"
+    database: str = Field(
+        "sqlite:///.journey/app.sqlite",
+        description="The app database's SQLAlchemy URL: SQLite (relative to the workspace) or postgresql://user@host/db.",
+    )
+    reopen_hours: float = Field(
+        24.0,
+        gt=0,
+        description="A customer writing again within this many hours of an answer reopens it: the live report "
+        "counts the conversation as resolved only once its last answer is this old.",
+    )
     agent_key_env: str = "JOURNEY_AGENT_KEY"
     api_keys_env: str = Field(
         "JOURNEY_API_KEYS", description="Environment variable with the comma-separated keys of the /v1 API."
@@ -249,8 +292,15 @@ class ServeSettings(Section):
     max_body_bytes: int = Field(262_144, ge=1024, description="Larger request bodies are refused with 413.")
     max_pending: int = Field(128, ge=1, description="Generations queued for the model before new ones get 503.")
     generation_threads: int | None = Field(
-        None, ge=1, description="Generations run at once; default 1 in-process, 8 with an OpenAI-compatible backend."
+        None,
+        ge=1,
+        description="Generations run at once; default 1 in-process (twice serve.max_batch when batching), 8 with an "
+        "OpenAI-compatible backend.",
     )
+    max_batch: int | None = Field(
+        None, ge=1, description="Chats an in-process model generates together; default measured at start-up; 1: off."
+    )
+    batch_window_ms: float = Field(5.0, ge=0, description="How long an idle model waits for more chats to batch.")
     threads: int | None = Field(
         None, ge=1, description="torch threads for an in-process model; default one core fewer than usable."
     )

@@ -24,7 +24,8 @@ __all__ = [
 __getattr__ = lazy_exports(
     __name__,
     {
-        "journey.models.backends": ["Backend", "Generation", "OpenAIBackend", "TransformersBackend"],
+        "journey.models.backends": ["Backend", "Generation", "TransformersBackend"],
+        "journey.models.openai_backend": ["OpenAIBackend"],
         "journey.models.loading": ["load_model", "resolve_base"],
     },
 )
@@ -39,22 +40,10 @@ def load_backend(
 
     `knowledge`: the set-up has knowledge on, which turns grounded facts on where `grounded_facts` is auto.
     """
-    from journey.models.backends import OpenAIBackend, TransformersBackend
-    from journey.models.loading import load_model
-
     if settings.backend == "openai":
-        from journey.errors import UserError
-
-        if not settings.openai_base_url:
-            raise UserError("model.backend = 'openai' needs model.openai_base_url in journey.toml.")
-        # An OpenAI-compatible server serves the adapter under its own model name
-        # (vLLM: --lora-modules journey-finetuned=.journey/adapters/default).
-        served = FINETUNED_SERVER_MODEL if adapter else (settings.openai_model or base)
-        if settings.grounded_facts is True:
-            logging.getLogger(__name__).warning("model.grounded_facts does nothing with an OpenAI-compatible server.")
-        return OpenAIBackend(
-            settings.openai_base_url, served, api_key_env=settings.openai_api_key_env, temperature=settings.temperature
-        )
+        return _openai_backend(settings, base=base, adapter=adapter, setup=name)
+    from journey.models.backends import TransformersBackend
+    from journey.models.loading import load_model
     from journey.models.precision import choose_precision
 
     dtype = choose_precision(settings.dtype, "cpu", job="generation").dtype  # the in-process backend runs on CPU
@@ -71,3 +60,26 @@ def load_backend(
             model = attach_adapter(model, adapter, base=base)
     grounded = knowledge if settings.grounded_facts == "auto" else settings.grounded_facts
     return TransformersBackend(model, tokenizer, name=name, temperature=settings.temperature, grounded=grounded)
+
+
+def _openai_backend(settings: ModelSettings, *, base: str, adapter: Path | None, setup: str) -> Backend:
+    """The server's backend for `setup`, under the model name the server serves it as: its entry in
+    openai_served_models, else FINETUNED_SERVER_MODEL for a fine-tuned set-up (vLLM serves the adapter
+    with --lora-modules journey-finetuned=.journey/adapters/default), else openai_model or the base."""
+    from journey.errors import UserError
+    from journey.models.openai_backend import OpenAIBackend
+
+    if not settings.openai_base_url:
+        raise UserError("model.backend = 'openai' needs model.openai_base_url in journey.toml.")
+    if settings.grounded_facts is True:
+        logging.getLogger(__name__).warning("model.grounded_facts does nothing with an OpenAI-compatible server.")
+    default = FINETUNED_SERVER_MODEL if adapter else (settings.openai_model or base)
+    return OpenAIBackend(
+        settings.openai_base_url,
+        settings.openai_served_models.get(setup, default),
+        api_key_env=settings.openai_api_key_env,
+        temperature=settings.temperature,
+        concurrency=settings.concurrency,
+        timeout=settings.openai_timeout,
+        max_retries=settings.openai_max_retries,
+    )

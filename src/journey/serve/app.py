@@ -16,6 +16,7 @@ from starlette.concurrency import run_in_threadpool
 from journey.assistant import Assistant, load_assistant
 from journey.serve import customer, inbox, openai_api
 from journey.serve.auth import ApiKeys
+from journey.serve.batching import batch_generation
 from journey.serve.conversations import Conversations
 from journey.serve.deps import ServeState, State
 from journey.serve.errors import ApiError, install_error_handlers
@@ -42,7 +43,9 @@ def create_app(workspace: Workspace, setups: str, *, assistant: Assistant | None
     assistant = pool.main
     database = resolve_sqlite_url(settings.database, workspace.root)
     store = Store(database)
-    threads = settings.generation_threads or (8 if workspace.settings.model.backend == "openai" else 1)
+    engines = batch_generation([pool.get(name) for name in pool.names()], settings)
+    in_process = 2 * max(engine.max_batch for engine in engines) if engines else 1
+    threads = settings.generation_threads or (8 if workspace.settings.model.backend == "openai" else in_process)
     worker = ModelWorker(settings.max_pending, threads)
     hub = Hub()
     agent_key = os.environ.get(settings.agent_key_env) or None
@@ -72,6 +75,8 @@ def create_app(workspace: Workspace, setups: str, *, assistant: Assistant | None
         await state.conversations.resume_unanswered()
         yield
         await state.conversations.close()
+        for engine in engines:
+            engine.close()
         worker.close()
         store.close()
 
@@ -93,7 +98,7 @@ def create_app(workspace: Workspace, setups: str, *, assistant: Assistant | None
         app.add_middleware(
             CORSMiddleware,
             allow_origins=settings.cors_origins,
-            allow_methods=["GET", "POST"],
+            allow_methods=["GET", "POST", "PUT"],
             allow_headers=["Authorization", "Content-Type", "X-Request-ID"],
             expose_headers=["X-Request-ID"],
         )

@@ -60,6 +60,18 @@ class Conversations:
                 self._spawn(self._turn(conversation_id, message.id))
         return message
 
+    async def request_human(self, conversation_id: str) -> Conversation:
+        """The customer asks for a person: the conversation waits in the agents' inbox (reason `customer`)."""
+        conversation = await run_in_threadpool(self.store.request_human, conversation_id)
+        self._publish_status(conversation_id, conversation.status, conversation.agent)
+        return conversation
+
+    async def resolve_by_customer(self, conversation_id: str) -> Conversation:
+        """The customer says the bot's answer solved it."""
+        conversation = await run_in_threadpool(self.store.resolve_by_customer, conversation_id)
+        self._publish_status(conversation_id, conversation.status, None)
+        return conversation
+
     async def resume_unanswered(self) -> None:
         """Answer customer messages a previous run of the server accepted but did not get to."""
         for conversation_id, message_id in await run_in_threadpool(self.store.unanswered):

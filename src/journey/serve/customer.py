@@ -1,8 +1,10 @@
-"""The customer's side: the chat page and its API (start, post, read, and a live event stream).
+"""The customer's side: the chat page and its API (start, post, read, a live event stream, and feedback:
+rate an answer, ask for a person, say the bot's answer solved it, score the resolved conversation).
 
-A conversation's id is its customer's key to it (unguessable, from `secrets`). A conversation
-may start with the customer's identity, signed by the site that embeds the chat
-(serve/identity.py); its lookups then run for that customer, and only that customer.
+A conversation's id is its customer's key to it (unguessable, from `secrets`): whoever holds it
+may read and rate that conversation's bot answers, and no other's (another conversation's message is
+a 404, as an unknown one). A conversation may start with the customer's identity, signed by the site
+that embeds the chat (serve/identity.py); its lookups then run for that customer, and only that customer.
 """
 
 from __future__ import annotations
@@ -21,10 +23,21 @@ from journey.knowledge.identity import ANONYMOUS
 from journey.serve.deps import ServeState, State, rate_limited, spend
 from journey.serve.errors import ApiError
 from journey.serve.identity import IdentityRefused, verify
-from journey.serve.schemas import CustomerMessage, NewConversation, conversation_view, ensure_size, message_view
+from journey.serve.schemas import (
+    AnswerFeedback,
+    CustomerMessage,
+    NewConversation,
+    SatisfactionScore,
+    conversation_view,
+    ensure_size,
+    message_view,
+    rating_view,
+    transcript_view,
+)
 
 STATIC = FilePath(__file__).parent / "static"
 ConversationId = Annotated[str, Path(min_length=1, max_length=64)]
+MessageId = Annotated[int, Path(ge=1)]
 
 router = APIRouter()
 
@@ -57,10 +70,12 @@ async def start_conversation(body: NewConversation, state: State, request: Reque
 
 @router.get("/api/conversations/{conversation_id}")
 def read_conversation(conversation_id: ConversationId, state: State) -> dict:
+    """The conversation, its messages with the customer's ratings, and its satisfaction score."""
     conversation = state.store.conversation(conversation_id)
-    return conversation_view(conversation) | {
-        "messages": [message_view(m) for m in state.store.messages(conversation_id)]
-    }
+    store = state.store
+    return conversation_view(conversation) | transcript_view(
+        store.messages(conversation_id), store.ratings(conversation_id), store.satisfaction(conversation_id)
+    )
 
 
 @router.post("/api/conversations/{conversation_id}/messages", status_code=202, dependencies=[Depends(rate_limited)])
@@ -69,6 +84,33 @@ async def post_message(conversation_id: ConversationId, body: CustomerMessage, s
     content = ensure_size(body.content, state.settings.max_message_chars)
     message = await state.conversations.post(conversation_id, content, body.client_id)
     return message_view(message)
+
+
+@router.put("/api/conversations/{conversation_id}/messages/{message_id}/rating", dependencies=[Depends(rate_limited)])
+def rate_answer(conversation_id: ConversationId, message_id: MessageId, body: AnswerFeedback, state: State) -> dict:
+    """Thumbs up (+1) or down (-1) on one of the bot's answers, with an optional comment; rating again replaces it.
+    409 for a message that is not the bot's."""
+    rating = state.store.rate_answer(conversation_id, message_id, body.value, body.text)
+    return {"message_id": message_id} | rating_view(rating)
+
+
+@router.put("/api/conversations/{conversation_id}/satisfaction", dependencies=[Depends(rate_limited)])
+def rate_conversation(conversation_id: ConversationId, body: SatisfactionScore, state: State) -> dict:
+    """Score the conversation 1-5 once it has been resolved (by the bot or an agent; else 409); the last counts."""
+    return rating_view(state.store.rate_conversation(conversation_id, body.score, body.text))
+
+
+@router.post("/api/conversations/{conversation_id}/handover", dependencies=[Depends(rate_limited)])
+async def talk_to_a_person(conversation_id: ConversationId, state: State) -> dict:
+    """Hand the conversation to the agents' inbox with reason `customer`; the bot stays silent from now on."""
+    return conversation_view(await state.conversations.request_human(conversation_id))
+
+
+@router.post("/api/conversations/{conversation_id}/resolve", dependencies=[Depends(rate_limited)])
+async def mark_solved(conversation_id: ConversationId, state: State) -> dict:
+    """The customer says the bot's last answer solved it: resolved by the bot, and open to a 1-5 score.
+    409 while it is with an agent or before the bot has answered."""
+    return conversation_view(await state.conversations.resolve_by_customer(conversation_id))
 
 
 @router.get("/api/conversations/{conversation_id}/events")

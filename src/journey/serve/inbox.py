@@ -16,7 +16,15 @@ from fastapi.responses import FileResponse
 from journey.serve.auth import bearer, matches
 from journey.serve.deps import State, spend
 from journey.serve.errors import ApiError
-from journey.serve.schemas import AgentCommand, AgentMessage, conversation_view, ensure_size, inbox_view, message_view
+from journey.serve.schemas import (
+    AgentCommand,
+    AgentMessage,
+    conversation_view,
+    ensure_size,
+    inbox_view,
+    message_view,
+    transcript_view,
+)
 from journey.serve.store import HANDED_OVER, InboxItem
 
 STATIC = FilePath(__file__).parent / "static"
@@ -50,13 +58,16 @@ def list_conversations(state: State, status: Literal["handed_over", "resolved", 
 
 @api.get("/conversations/{conversation_id}")
 def read_conversation(conversation_id: ConversationId, state: State) -> dict:
-    """The whole transcript, with the passages and lookups the bot was given for each of its replies."""
-    conversation = state.store.conversation(conversation_id)
-    messages = state.store.messages(conversation_id)
-    handover = state.store.handover(conversation_id)
+    """The whole transcript, with the passages and lookups the bot was given for each of its replies, the
+    customer's rating of each answer and their 1-5 score of the conversation."""
+    store = state.store
+    conversation = store.conversation(conversation_id)
+    messages = store.messages(conversation_id)
+    handover = store.handover(conversation_id)
     item = InboxItem(conversation, handover, messages[-1]) if handover else None
     view = inbox_view(item) if item else conversation_view(conversation, for_agent=True)
-    return view | {"messages": [message_view(m, for_agent=True) for m in messages]}
+    ratings, satisfaction = store.ratings(conversation_id), store.satisfaction(conversation_id)
+    return view | transcript_view(messages, ratings, satisfaction, for_agent=True)
 
 
 @api.post("/conversations/{conversation_id}/claim")

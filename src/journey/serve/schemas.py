@@ -5,13 +5,13 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator, model_validator
 
 from journey.assistant import Reply
 from journey.assistant.records import ReplyRecord
 from journey.serve.errors import ApiError
+from journey.serve.store import AnswerRating, InboxItem, Message, Satisfaction, as_utc
 from journey.serve.store import Conversation as StoredConversation
-from journey.serve.store import InboxItem, Message, as_utc
 
 Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1)]
 Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=120)]
@@ -20,6 +20,7 @@ ClientId = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_-]{1,64}$")]
 FieldName = Annotated[str, StringConstraints(pattern=r"^[A-Za-z_][A-Za-z0-9_]{0,62}$")]
 FieldValue = Annotated[str, StringConstraints(min_length=1, max_length=320, pattern=r"^[^\n\r]*$")]
 IdentityFields = Annotated[dict[FieldName, FieldValue], Field(min_length=1, max_length=8)]
+Comment = Annotated[str, StringConstraints(strip_whitespace=True, max_length=1000)]
 
 
 # -- OpenAI-compatible requests -------------------------------------------------------
@@ -99,6 +100,38 @@ class CustomerMessage(BaseModel):
     client_id: ClientId | None = None
 
 
+class Feedback(BaseModel):
+    """What every rating carries: an optional comment (blank is none). Values are checked strictly: `true`
+    or `"1"` is not a rating."""
+
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+    comment: Comment | None = None
+
+    @property
+    def text(self) -> str | None:
+        return self.comment or None
+
+
+class AnswerFeedback(Feedback):
+    """A thumb on a bot answer: +1 (helpful) or -1 (not helpful)."""
+
+    value: int
+
+    @field_validator("value")
+    @classmethod
+    def _a_thumb(cls, value: int) -> int:
+        if value not in (1, -1):
+            raise ValueError("must be 1 (helpful) or -1 (not helpful)")
+        return value
+
+
+class SatisfactionScore(Feedback):
+    """How satisfied the customer is with a resolved conversation, 1 (very dissatisfied) to 5 (very satisfied)."""
+
+    score: Annotated[int, Field(ge=1, le=5)]
+
+
 class AgentCommand(BaseModel):
     agent: Name
 
@@ -130,8 +163,17 @@ def reply_meta(reply: Reply, *, raw: bool = False) -> dict[str, Any]:
     return ReplyRecord.from_reply(reply, raw=raw).json_view()
 
 
-def message_view(message: Message, *, for_agent: bool = False) -> dict[str, Any]:
-    """A message as the chat page (sources only) or the inbox (also the passages and the reason) shows it."""
+def rating_view(rating: AnswerRating | Satisfaction | None) -> dict[str, Any] | None:
+    """A customer's rating of an answer (`value`) or of a conversation (`score`), with its comment."""
+    if rating is None:
+        return None
+    grade = {"value": rating.value} if isinstance(rating, AnswerRating) else {"score": rating.score}
+    return grade | {"comment": rating.comment, "rated_at": iso(rating.updated_at)}
+
+
+def message_view(message: Message, *, for_agent: bool = False, rating: AnswerRating | None = None) -> dict[str, Any]:
+    """A message as the chat page (sources only) or the inbox (also the passages and the reason) shows it,
+    with the customer's rating if it is a rated bot answer."""
     meta = message.meta or {}
     view = {
         "id": message.id,
@@ -142,14 +184,28 @@ def message_view(message: Message, *, for_agent: bool = False) -> dict[str, Any]
         "created_at": iso(message.created_at),
         "sources": meta.get("citations", []),
         "handed_over": meta.get("handed_over", False),
+        "rating": rating_view(rating),
     }
     if for_agent:
         view |= {"reason": meta.get("reason"), "passages": meta.get("passages", []), "lookups": meta.get("lookups", [])}
     return view
 
 
+def transcript_view(
+    messages: list[Message],
+    ratings: dict[int, AnswerRating],
+    satisfaction: Satisfaction | None,
+    *,
+    for_agent: bool = False,
+) -> dict[str, Any]:
+    """The messages, each bot answer with its rating, and the conversation's satisfaction score."""
+    views = [message_view(m, for_agent=for_agent, rating=ratings.get(m.id)) for m in messages]
+    return {"messages": views, "satisfaction": rating_view(satisfaction)}
+
+
 def conversation_view(conversation: StoredConversation, *, for_agent: bool = False) -> dict[str, Any]:
-    """A conversation as its customer sees it (whether their identity is verified) or an agent (also which)."""
+    """A conversation as its customer sees it (whether their identity is verified; who resolved it) or an agent
+    (also which identity)."""
     view = {
         "id": conversation.id,
         "customer": conversation.customer,
@@ -158,6 +214,8 @@ def conversation_view(conversation: StoredConversation, *, for_agent: bool = Fal
         "agent": conversation.agent,
         "created_at": iso(conversation.created_at),
         "updated_at": iso(conversation.updated_at),
+        "resolved_by": conversation.resolved_by,  # bot | agent, once resolved: it may be scored from then on
+        "resolved_at": iso(conversation.resolved_at),
     }
     if for_agent:
         view["identity"] = conversation.identity or {}

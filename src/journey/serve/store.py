@@ -1,10 +1,15 @@
-"""The app database: conversations, messages, hand-overs and agent actions (SQLAlchemy 2 + Alembic).
+"""The app database: conversations, messages, hand-overs, agent actions and customer feedback (SQLAlchemy 2 +
+Alembic).
 
 A conversation's `status` says who answers it:
-`bot` → the assistant; `waiting` → handed over, no agent yet; `agent` → claimed by a
-human agent; `resolved` → an agent closed the case (a new customer message goes to the
-bot again). The bot writes only in `bot` and `resolved` conversations — enforced here,
-so nothing can make it speak after a hand-over until an agent hands the conversation back.
+`bot` → the assistant; `waiting` → handed over (by the bot, or because the customer asked for a
+person), no agent yet; `agent` → claimed by a human agent; `resolved` → an agent closed the case,
+or the customer said the bot's answer solved it (a new customer message goes to the bot again).
+The bot writes only in `bot` and `resolved` conversations — enforced here, so nothing can make it
+speak after a hand-over until an agent hands the conversation back.
+
+Feedback: the customer may rate each bot answer (+1/-1, with a comment) and, once the conversation
+has been resolved, the conversation (1-5); rating again replaces the rating — one row each.
 """
 
 from __future__ import annotations
@@ -33,17 +38,32 @@ from sqlalchemy import (
     select,
 )
 from sqlalchemy import update as sql_update
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, sessionmaker
 
+from journey.errors import UserError
+
 MIGRATIONS = Path(__file__).parent / "migrations"
 BOT_CAN_SPEAK = ("bot", "resolved")
 HANDED_OVER = ("waiting", "agent")
+CUSTOMER_REQUEST = "customer"  # the hand-over reason when the customer asks for a person
+ANSWER_VALUES = (1, -1)
+SCORES = range(1, 6)
+_UPSERTS = {"sqlite": sqlite.insert, "postgresql": postgresql.insert}  # INSERT ... ON CONFLICT DO UPDATE
 
 
 class NotFound(LookupError):
     """No conversation with that id."""
+
+    code = "conversation_not_found"
+
+
+class MessageNotFound(NotFound):
+    """No message with that id in the conversation."""
+
+    code = "message_not_found"
 
 
 class Conflict(RuntimeError):
@@ -72,6 +92,8 @@ class Conversation(Base):
     status: Mapped[str] = mapped_column(String(16), default="bot", index=True)
     agent: Mapped[str | None] = mapped_column(String(120))
     identity: Mapped[dict[str, Any] | None]  # the customer's verified identity fields (serve/identity.py)
+    resolved_at: Mapped[datetime | None]  # the latest resolution; kept when the customer writes again
+    resolved_by: Mapped[str | None] = mapped_column(String(16))  # bot (the customer said so) | agent
     created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)
 
@@ -152,11 +174,20 @@ class InboxItem:
 
 
 def connect(url: str) -> Engine:
-    """An engine for `url`; SQLite gets WAL, a busy timeout and foreign keys, and its folder is created."""
+    """An engine for `url`; SQLite gets WAL, a busy timeout and foreign keys, and its folder is created.
+
+    A PostgreSQL URL without a driver (`postgresql://…`, or `postgres://…` as hosting providers
+    write it) uses psycopg 3 (`pip install "psycopg[binary]"`).
+    """
     is_sqlite = url.startswith("sqlite")
     if is_sqlite and url.startswith("sqlite:///") and ":memory:" not in url:
         Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
-    engine = create_engine(url, connect_args={"check_same_thread": False} if is_sqlite else {})
+    if url.startswith(("postgresql://", "postgres://")):
+        url = "postgresql+psycopg://" + url.split("://", 1)[1]
+    try:
+        engine = create_engine(url, connect_args={"check_same_thread": False} if is_sqlite else {})
+    except ModuleNotFoundError as exc:
+        raise UserError(f"The database driver {exc.name} is not installed: pip install it.") from None
     if is_sqlite:
 
         @event.listens_for(engine, "connect")
@@ -248,10 +279,72 @@ class Store:
                 raise Conflict("The conversation is with a human agent; the bot stays silent.")
             message = _add_message(session, conversation, "bot", content, meta=meta)
             if handover is not None:
-                conversation.status = "waiting"
-                conversation.agent = None
-                session.add(Handover(conversation_id=conversation.id, reason=handover, created_at=message.created_at))
+                _hand_over(session, conversation, handover, message.created_at)
         return message
+
+    def request_human(self, conversation_id: str) -> Conversation:
+        """The customer asks for a person: hand the conversation over with reason `customer` (once: asking
+        again while it is handed over changes nothing)."""
+        with self._session() as session:
+            conversation = _get(session, conversation_id)
+            _hand_over(session, conversation, CUSTOMER_REQUEST, utcnow())
+            return conversation
+
+    def resolve_by_customer(self, conversation_id: str) -> Conversation:
+        """The customer says the bot's answer solved it: a resolution by the bot (again: changes nothing)."""
+        with self._session() as session:
+            conversation = _get(session, conversation_id)
+            if conversation.status == "resolved":
+                return conversation
+            if conversation.status != "bot":
+                raise Conflict("The conversation is with our support team; they close it.")
+            last = _last_message(session, conversation_id)
+            if last is None or last.role != "bot":
+                raise Conflict("The assistant has not answered yet.")
+            now = utcnow()
+            resolution = {"status": "resolved", "resolved_at": now, "resolved_by": "bot", "updated_at": now}
+            if not _move(session, conversation, ("bot",), **resolution):
+                raise Conflict("The conversation changed meanwhile; please try again.")
+            return conversation
+
+    # -- feedback ------------------------------------------------------------------
+    def rate_answer(
+        self, conversation_id: str, message_id: int, value: int, comment: str | None = None
+    ) -> AnswerRating:
+        """The customer's thumb on a bot answer of this conversation (+1 or -1); the last rating counts."""
+        if value not in ANSWER_VALUES:
+            raise ValueError(f"An answer is rated +1 or -1, not {value!r}.")
+        with self._session() as session:
+            _get(session, conversation_id)
+            message = session.get(Message, message_id)
+            if message is None or message.conversation_id != conversation_id:
+                raise MessageNotFound("No such message in this conversation.")
+            if message.role != "bot":
+                raise Conflict("Only the assistant's answers can be rated.")
+            values = {"conversation_id": conversation_id, "value": value, "comment": comment}
+            return _upsert(session, AnswerRating, "message_id", message_id, values)
+
+    def rate_conversation(self, conversation_id: str, score: int, comment: str | None = None) -> Satisfaction:
+        """The customer's 1-5 score for a conversation that has been resolved; the last score counts."""
+        if score not in SCORES:
+            raise ValueError(f"A conversation is scored 1 to 5, not {score!r}.")
+        with self._session() as session:
+            conversation = _get(session, conversation_id)
+            if conversation.resolved_at is None:
+                raise Conflict("A conversation can be scored once it is resolved.")
+            return _upsert(
+                session, Satisfaction, "conversation_id", conversation_id, {"score": score, "comment": comment}
+            )
+
+    def ratings(self, conversation_id: str) -> dict[int, AnswerRating]:
+        """The conversation's answer ratings by message id."""
+        with self._session() as session:
+            query = select(AnswerRating).where(AnswerRating.conversation_id == conversation_id)
+            return {rating.message_id: rating for rating in session.scalars(query)}
+
+    def satisfaction(self, conversation_id: str) -> Satisfaction | None:
+        with self._session() as session:
+            return session.scalars(select(Satisfaction).where(Satisfaction.conversation_id == conversation_id)).first()
 
     def unanswered(self) -> list[tuple[str, int]]:
         """(conversation, message) of each bot conversation whose last message is the customer's."""
@@ -276,10 +369,7 @@ class Store:
                 handover = _latest_handover(session, conversation.id)
                 if handover is None:
                     continue
-                last = session.scalars(
-                    select(Message).where(Message.conversation_id == conversation.id).order_by(Message.id.desc())
-                ).first()
-                items.append(InboxItem(conversation, handover, last))
+                items.append(InboxItem(conversation, handover, _last_message(session, conversation.id)))
         return sorted(items, key=lambda item: as_utc(item.handover.created_at))
 
     def handover(self, conversation_id: str) -> Handover | None:
@@ -293,18 +383,11 @@ class Store:
             if conversation.status == "agent" and conversation.agent == agent:
                 return conversation
             now = utcnow()
-            claimed = session.execute(
-                sql_update(Conversation)
-                .where(Conversation.id == conversation_id, Conversation.status == "waiting")
-                .values(status="agent", agent=agent, updated_at=now)
-                .execution_options(synchronize_session=False)
-            )
-            if claimed.rowcount != 1:
+            if not _move(session, conversation, ("waiting",), status="agent", agent=agent, updated_at=now):
                 raise Conflict(_not_claimable(conversation))
             handover = _latest_handover(session, conversation_id)
             handover.claimed_by, handover.claimed_at = agent, now
             _record(session, conversation_id, handover, agent, "claim")
-            session.refresh(conversation)
             return conversation
 
     def agent_reply(self, conversation_id: str, agent: str, content: str) -> Message:
@@ -326,6 +409,8 @@ class Store:
             handover.closed_at, handover.outcome = utcnow(), outcome
             conversation.status = "resolved" if outcome == "resolved" else "bot"
             conversation.updated_at = handover.closed_at
+            if outcome == "resolved":
+                conversation.resolved_at, conversation.resolved_by = handover.closed_at, "agent"
             _record(session, conversation_id, handover, agent, "resolve" if outcome == "resolved" else "handback")
             return conversation
 
@@ -357,6 +442,51 @@ def _not_claimable(conversation: Conversation) -> str:
     if conversation.status == "agent":
         return f"The conversation is claimed by {conversation.agent}."
     return "The conversation is not waiting for an agent."
+
+
+def _move(session: Session, conversation: Conversation, allowed: tuple[str, ...], **values: Any) -> bool:
+    """Update `conversation` only while its status is one of `allowed` (atomically: of two racing moves, one
+    wins); whether it moved. The conversation object is refreshed."""
+    moved = session.execute(
+        sql_update(Conversation)
+        .where(Conversation.id == conversation.id, Conversation.status.in_(allowed))
+        .values(**values)
+        .execution_options(synchronize_session=False)
+    )
+    session.refresh(conversation)
+    return moved.rowcount == 1
+
+
+def _hand_over(session: Session, conversation: Conversation, reason: str, at: datetime) -> bool:
+    """Hand a conversation the bot may speak in to the agents' inbox with `reason`; whether it moved."""
+    if not _move(session, conversation, BOT_CAN_SPEAK, status="waiting", agent=None, updated_at=at):
+        return False
+    session.add(Handover(conversation_id=conversation.id, reason=reason, created_at=at))
+    return True
+
+
+def _upsert(session: Session, model: type[Base], key: str, key_value: Any, values: dict[str, Any]) -> Any:
+    """The row of `model` whose unique `key` is `key_value`, inserted or overwritten with `values` — in one
+    statement on SQLite and PostgreSQL (the last write counts; never two rows)."""
+    now = utcnow()
+    query = select(model).filter_by(**{key: key_value}).execution_options(populate_existing=True)
+    insert = _UPSERTS.get(session.get_bind().dialect.name)
+    if insert is not None:
+        statement = insert(model).values({key: key_value, **values, "created_at": now, "updated_at": now})
+        session.execute(statement.on_conflict_do_update(index_elements=[key], set_={**values, "updated_at": now}))
+        return session.scalars(query).one()
+    row = session.scalars(query).first()  # other databases: read, then write (a racing insert hits the unique key)
+    if row is None:
+        row = model(**{key: key_value}, created_at=now)
+        session.add(row)
+    for name, value in {**values, "updated_at": now}.items():
+        setattr(row, name, value)
+    return row
+
+
+def _last_message(session: Session, conversation_id: str) -> Message | None:
+    query = select(Message).where(Message.conversation_id == conversation_id).order_by(Message.id.desc())
+    return session.scalars(query).first()
 
 
 def _latest_handover(session: Session, conversation_id: str) -> Handover | None:

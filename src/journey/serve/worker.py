@@ -1,7 +1,9 @@
 """The model's queue: generations run on worker threads, off the event loop, in arrival order.
 
-An in-process model generates one reply at a time (its backend holds a lock), so it gets one
-thread; an OpenAI-compatible server batches concurrent requests itself, so it gets several.
+An in-process model that micro-batches (serve/batching.py) gets twice its batch size in threads, each
+waiting on its own chat's tokens; one that does not generates one reply at a time (its backend holds a
+lock), so it gets one thread; an OpenAI-compatible server batches concurrent requests itself, so it
+gets several.
 Queueing here keeps the event loop free for other requests and bounds how many may wait.
 """
 

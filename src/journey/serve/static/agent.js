@@ -1,5 +1,6 @@
 // The agents' inbox: sign in with the agent key, see handed-over conversations (longest
-// waiting first) with the passages the bot used, claim one, reply, resolve or hand back.
+// waiting first) with the passages the bot used, claim one, reply, resolve or hand back; see how
+// the customer rated each answer and scored the conversation.
 "use strict";
 
 (() => {
@@ -122,6 +123,8 @@
     const reason = conversation.reason ? ` · reason: ${conversation.reason}` : "";
     $("meta").textContent = `${statusLabel(conversation)}${reason}${waited}`;
     conversation.messages.filter((m) => m.id > shownUpTo).forEach(addMessage);
+    showRatings(conversation.messages);
+    showSatisfaction(conversation);
     const mine = conversation.status === "agent" && conversation.agent === session.agent;
     $("claim").disabled = conversation.status !== "waiting";
     $("resolve").disabled = !(conversation.status === "waiting" || mine);
@@ -159,6 +162,31 @@
     });
     details.append(list);
     bubble.append(details);
+  }
+
+  // -- the customer's feedback (refreshed with every poll: a rating may come or change any time) ------
+  function showRatings(messages) {
+    messages.forEach((message) => {
+      const item = transcript.querySelector(`.msg[data-id="${message.id}"]`);
+      if (!item) return;
+      const old = item.querySelector(".rating");
+      if (old) old.remove();
+      const rating = message.rating;
+      if (!rating) return;
+      const verdict = rating.value > 0 ? "👍 helpful" : "👎 not helpful";
+      const line = J.el("p", `rating rating-${rating.value > 0 ? "up" : "down"}`, `Customer rated this answer ${verdict}`);
+      if (rating.comment) line.append(J.el("q", "rating-comment", rating.comment));
+      item.querySelector(".bubble").append(line);
+    });
+  }
+
+  function showSatisfaction(conversation) {
+    const score = conversation.satisfaction;
+    const line = $("satisfaction");
+    line.hidden = !score;
+    if (!score) return;
+    line.textContent = `Customer satisfaction: ${score.score} / 5`;
+    if (score.comment) line.append(J.el("q", "rating-comment", score.comment));
   }
 
   async function act(action) {
