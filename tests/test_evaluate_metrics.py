@@ -9,9 +9,9 @@ import pytest
 
 from journey.errors import UserError
 from journey.evaluate.evalset import EvalItem, load_evalset
-from journey.evaluate.facts import contains_fact, ungrounded
 from journey.evaluate.metrics import aggregate, score
 from journey.evaluate.runs import AnswerRecord
+from journey.facts import contains_fact, stated_facts, ungrounded
 
 
 @pytest.mark.parametrize(
@@ -54,6 +54,19 @@ def test_grounded_answer_has_nothing_ungrounded_and_words_are_not_dates() -> Non
 def test_a_different_year_is_not_the_same_date() -> None:
     assert [f.text for f in ungrounded("It arrives on 3 May 2026.", "eta 2025-05-03")] == ["3 May 2026"]
     assert ungrounded("It arrives on May 3.", "eta 2025-05-03") == []
+
+
+def test_an_invented_email_is_ungrounded_and_a_copied_one_is_not() -> None:
+    source = "customer: dana.c10422@example.com"
+    answer = "I wrote to dana.c10422@example.com; you can also reach help42@example.org."
+    assert [(f.kind, f.text) for f in ungrounded(answer, source)] == [("email", "help42@example.org")]
+
+
+def test_stated_facts_are_what_an_answer_may_copy_without_being_ungrounded() -> None:
+    source = "Order LK-123456 costs €49.90 and ships in 3 working days, on 2025-05-03; write to a.b@example.com."
+    stated = stated_facts(source)
+    assert {"LK-123456", "€49.90", "49.90", "3 working days", "2025-05-03", "a.b@example.com"} <= stated
+    assert ungrounded(" ".join(sorted(stated)), source) == []
 
 
 def record(answer: str, *, handed_over: bool = False, setup: str = "as-is", rid: str = "q") -> AnswerRecord:

@@ -76,6 +76,11 @@ class ModelSettings(Section):
     max_new_tokens: int = Field(120, ge=1, le=4096)
     temperature: float = Field(0.0, ge=0.0, le=2.0)
     batch_size: int = Field(16, ge=1, description="Questions generated together in evaluation.")
+    grounded_facts: Literal["auto"] | bool = Field(
+        "auto",
+        description="In-process backend: a number, price, date, code or e-mail the model writes must be copied from "
+        "its prompt (models/grounding.py); auto: on where knowledge is on. The openai backend cannot be grounded.",
+    )
 
     @field_validator("openai_served_models")
     @classmethod

@@ -31,6 +31,8 @@ def load_assistant(workspace: Workspace, setup: str) -> Assistant:
         from journey.knowledge import Knowledge
 
         knowledge = Knowledge.open(workspace)
-    backend = load_backend(workspace.settings.model, base=spec.base, adapter=spec.adapter, name=setup)
+    backend = load_backend(
+        workspace.settings.model, base=spec.base, adapter=spec.adapter, name=setup, knowledge=spec.knowledge
+    )
     handover = rule_for(workspace, spec.adapter)
     return Assistant(workspace.settings, backend, setup=setup, knowledge=knowledge, handover=handover)

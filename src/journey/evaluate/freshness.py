@@ -18,7 +18,7 @@ from typing import Any
 from pydantic import BaseModel, ValidationError
 from sqlalchemy import create_engine, text
 
-from journey.evaluate.facts import contains_fact
+from journey.facts import contains_fact
 from journey.io import atomic_write_text
 from journey.workspace import Workspace
 

@@ -20,8 +20,8 @@ from scipy.stats import binomtest
 
 from journey.assistant.prompts import CONTEXT_PREAMBLE, render_context
 from journey.evaluate.evalset import EvalItem
-from journey.evaluate.facts import contains_fact, ungrounded
 from journey.evaluate.runs import AnswerRecord
+from journey.facts import contains_fact, ungrounded
 
 ECHO_MARKERS = ("<data>", "</data>", CONTEXT_PREAMBLE[:40])
 

@@ -28,7 +28,7 @@ import httpx
 
 from journey.errors import UserError
 from journey.evaluate.evalset import EvalItem
-from journey.evaluate.facts import contains_fact
+from journey.facts import contains_fact
 
 BOT_RIGHT_CSAT = {5: 0.6, 4: 0.3, 3: 0.1}  # score -> probability, after a right bot answer
 AGENT_CSAT = {5: 0.45, 4: 0.35, 3: 0.12, 2: 0.08}  # after an agent resolved the conversation

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -32,8 +33,13 @@ __getattr__ = lazy_exports(
 FINETUNED_SERVER_MODEL = "journey-finetuned"
 
 
-def load_backend(settings: ModelSettings, *, base: str, adapter: Path | None = None, name: str) -> Backend:
-    """A backend for `base` (+ a PEFT adapter, or a fully fine-tuned model folder)."""
+def load_backend(
+    settings: ModelSettings, *, base: str, adapter: Path | None = None, name: str, knowledge: bool = False
+) -> Backend:
+    """A backend for `base` (+ a PEFT adapter, or a fully fine-tuned model folder).
+
+    `knowledge`: the set-up has knowledge on, which turns grounded facts on where `grounded_facts` is auto.
+    """
     if settings.backend == "openai":
         return _openai_backend(settings, base=base, adapter=adapter, setup=name)
     from journey.models.backends import TransformersBackend
@@ -52,7 +58,8 @@ def load_backend(settings: ModelSettings, *, base: str, adapter: Path | None = N
             from journey.models.adapters import attach_adapter
 
             model = attach_adapter(model, adapter, base=base)
-    return TransformersBackend(model, tokenizer, name=name, temperature=settings.temperature)
+    grounded = knowledge if settings.grounded_facts == "auto" else settings.grounded_facts
+    return TransformersBackend(model, tokenizer, name=name, temperature=settings.temperature, grounded=grounded)
 
 
 def _openai_backend(settings: ModelSettings, *, base: str, adapter: Path | None, setup: str) -> Backend:
@@ -64,6 +71,8 @@ def _openai_backend(settings: ModelSettings, *, base: str, adapter: Path | None,
 
     if not settings.openai_base_url:
         raise UserError("model.backend = 'openai' needs model.openai_base_url in journey.toml.")
+    if settings.grounded_facts is True:
+        logging.getLogger(__name__).warning("model.grounded_facts does nothing with an OpenAI-compatible server.")
     default = FINETUNED_SERVER_MODEL if adapter else (settings.openai_model or base)
     return OpenAIBackend(
         settings.openai_base_url,

@@ -14,8 +14,9 @@ from dataclasses import dataclass
 from typing import Protocol
 
 import torch
-from transformers import PreTrainedModel, PreTrainedTokenizerBase, TextIteratorStreamer
+from transformers import LogitsProcessorList, PreTrainedModel, PreTrainedTokenizerBase, TextIteratorStreamer
 
+from journey.models.grounding import FactTrie, GroundedFacts, TokenClasses, prompt_facts
 from journey.models.loading import token_id_list
 from journey.models.messages import Messages
 
@@ -44,7 +45,11 @@ class Backend(Protocol):
 
 
 class TransformersBackend:
-    """Generate in-process with a transformers model (optionally a PEFT-wrapped one)."""
+    """Generate in-process with a transformers model (optionally a PEFT-wrapped one).
+
+    `grounded`: every fact-like span it writes (number, price, date, code, e-mail) is
+    copied from the conversation it was given (models/grounding.py).
+    """
 
     def __init__(
         self,
@@ -54,12 +59,15 @@ class TransformersBackend:
         name: str = "transformers",
         temperature: float = 0.0,
         context_window: int | None = None,
+        grounded: bool = False,
     ) -> None:
         self.model = model
         self.tokenizer = tokenizer
         self.name = name
         self.temperature = temperature
         self.context_window = context_window or _context_window(model, tokenizer)
+        self.grounded = grounded
+        self._token_classes: TokenClasses | None = None  # classified on the first grounded generation
         self._lock = threading.Lock()  # one forward pass at a time; callers may be threads
 
     def encode(self, messages: Messages, *, max_new_tokens: int) -> tuple[list[int], bool]:
@@ -81,6 +89,15 @@ class TransformersBackend:
             kwargs.update(do_sample=False, temperature=None, top_p=None, top_k=None)
         return kwargs
 
+    def _grounding(self, conversations: list[Messages]) -> dict:
+        """generate()'s keyword that keeps each row's facts to its own conversation's, when grounding is on."""
+        if not self.grounded:
+            return {}
+        if self._token_classes is None:
+            self._token_classes = TokenClasses.of(self.tokenizer, self.model.config.vocab_size)
+        tries = [FactTrie.build(prompt_facts(m), self.tokenizer, self._token_classes) for m in conversations]
+        return {"logits_processor": LogitsProcessorList([GroundedFacts(tries, self._token_classes)])}
+
     def generate(self, conversations: list[Messages], *, max_new_tokens: int) -> list[Generation]:
         """Generate replies for a batch of conversations in one left-padded forward pass."""
         encoded = [self.encode(m, max_new_tokens=max_new_tokens) for m in conversations]
@@ -92,9 +109,10 @@ class TransformersBackend:
             input_ids[row, width - len(ids) :] = torch.tensor(ids)
             attention[row, width - len(ids) :] = 1
         start = time.perf_counter()
+        grounding = self._grounding(conversations)
         with self._lock, torch.inference_mode():
             output = self.model.generate(
-                input_ids=input_ids, attention_mask=attention, **self._sampling(max_new_tokens)
+                input_ids=input_ids, attention_mask=attention, **self._sampling(max_new_tokens), **grounding
             )
         seconds = time.perf_counter() - start
         stop_ids = set(token_id_list(self.model.generation_config.eos_token_id)) | {pad_id}
@@ -110,7 +128,12 @@ class TransformersBackend:
         """Yield the reply's text piece by piece as it is generated."""
         ids, _ = self.encode(messages, max_new_tokens=max_new_tokens)
         streamer = TextIteratorStreamer(self.tokenizer, skip_prompt=True, skip_special_tokens=True)
-        kwargs = {"input_ids": torch.tensor([ids]), "streamer": streamer, **self._sampling(max_new_tokens)}
+        kwargs = {
+            "input_ids": torch.tensor([ids]),
+            "streamer": streamer,
+            **self._sampling(max_new_tokens),
+            **self._grounding([messages]),
+        }
 
         def run() -> None:
             with self._lock, torch.inference_mode():

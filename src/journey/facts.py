@@ -1,10 +1,13 @@
-"""Fact matching and grounding checks that need no judge model.
+"""What a fact is: matching and grounding checks that need no judge model.
 
 `contains_fact` decides whether an answer states a fact, forgiving case, spacing,
 currency signs and number formats (49.9 = 49.90 = €49.90 = 49,90).
 `checkable_facts` pulls the statements a customer would act on — prices, dates,
-codes and amounts such as "30 days" — out of an answer, so that `ungrounded`
-can report those found in neither the question, the context nor the reference.
+codes, e-mail addresses and amounts such as "30 days" — out of an answer, so that
+`ungrounded` can report those found in neither the question, the context nor the reference.
+`stated_facts` is the other side: the fact strings a prompt gives the model to copy.
+Evaluation counts ungrounded facts and generation keeps to stated ones
+(models/grounding.py) with this one definition, so it lives below both.
 """
 
 from __future__ import annotations
@@ -46,6 +49,7 @@ _DAY_MONTH = re.compile(rf"\b(\d{{1,2}})(?:st|nd|rd|th)?(?: of)? ({_MONTH})(?:,?
 _MONTH_DAY = re.compile(rf"\b({_MONTH}) (\d{{1,2}})(?:st|nd|rd|th)?(?:,? (\d{{4}}))?\b")
 # Identifiers mixing letters and at least two digits (LK-123456, C-10422, 1Z999AA1...), not "10am" or "3rd".
 _CODE = re.compile(r"\b(?=[A-Za-z0-9-]*[A-Za-z])(?=(?:[A-Za-z-]*\d){2})[A-Za-z0-9]+(?:-[A-Za-z0-9]+)*\b")
+_EMAIL = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
 _LONG_NUMBER = re.compile(r"(?<![\d.,])\d{6,}(?![\d.,]\d)")  # tracking numbers, account numbers
 _NUMBER_WITH_UNIT = re.compile(r"\d+(?:st|nd|rd|th|am|pm|h|s|kg|g|km|m|cm|mm|ml|l|gb|mb|tb|w|kw|v|mah|x)", re.I)
 
@@ -97,13 +101,13 @@ def contains_fact(answer: str, fact: str) -> bool:
 class CheckableFact:
     """A statement in an answer a customer would act on."""
 
-    kind: str  # "price", "amount", "date" or "code"
+    kind: str  # "price", "amount", "date", "code" or "email"
     text: str  # as written in the answer
     key: str  # canonical form used for the grounding check
 
 
 def checkable_facts(answer: str) -> list[CheckableFact]:
-    """Prices, amounts (30 days, 15 %), dates and codes (order ids, SKUs, tracking codes) in `answer`."""
+    """Prices, amounts (30 days, 15 %), dates, codes (order ids, SKUs, tracking codes) and e-mails in `answer`."""
     text = unicodedata.normalize("NFKC", answer)
     found: list[CheckableFact] = []
     taken: list[tuple[int, int]] = []
@@ -115,6 +119,8 @@ def checkable_facts(answer: str) -> list[CheckableFact]:
         taken.append(span)
         found.append(CheckableFact(kind, match.group(0).strip(), key))
 
+    for match in _EMAIL.finditer(text):
+        add("email", match, match.group(0).lower())
     for match in _ISO_DATE.finditer(text):
         add("date", match, _date_key(match.group(3), match.group(2), match.group(1)))
     for match in _NUMERIC_DATE.finditer(text):
@@ -141,15 +147,20 @@ class Grounding:
 
     numbers: frozenset[str]
     dates: frozenset[str]
+    emails: frozenset[str]
     alnum: str
 
     @classmethod
     def of(cls, *sources: str) -> Grounding:
         text = "\n".join(sources)
-        dates = {fact.key for fact in checkable_facts(text) if fact.kind == "date"}
-        return cls(frozenset(tokens(text)), frozenset(dates), _code_key(text))
+        facts = checkable_facts(text)
+        dates = {fact.key for fact in facts if fact.kind == "date"}
+        emails = {fact.key for fact in facts if fact.kind == "email"}
+        return cls(frozenset(tokens(text)), frozenset(dates), frozenset(emails), _code_key(text))
 
     def supports(self, fact: CheckableFact) -> bool:
+        if fact.kind == "email":
+            return fact.key in self.emails
         if fact.kind == "date":
             return any(_same_date(fact.key, known) for known in self.dates)
         if fact.kind == "code":
@@ -161,6 +172,16 @@ def ungrounded(answer: str, *sources: str) -> list[CheckableFact]:
     """The checkable facts of `answer` that none of `sources` supports (possible hallucinations)."""
     grounding = Grounding.of(*sources)
     return [fact for fact in checkable_facts(answer) if not grounding.supports(fact)]
+
+
+def stated_facts(text: str) -> set[str]:
+    """The fact strings `text` states, as written: its checkable facts and every number (what `ungrounded` accepts).
+
+    An answer that states only these, copied, has no ungrounded fact against `text` — but for
+    a date re-assembled from stated numbers in another order.
+    """
+    text = unicodedata.normalize("NFKC", text)
+    return {fact.text for fact in checkable_facts(text)} | set(_NUMBER.findall(text))
 
 
 def _code_key(text: str) -> str:
