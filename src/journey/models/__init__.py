@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -47,6 +48,15 @@ def load_backend(settings: ModelSettings, *, base: str, adapter: Path | None = N
         return OpenAIBackend(
             settings.openai_base_url, served, api_key_env=settings.openai_api_key_env, temperature=settings.temperature
         )
+    if settings.backend == "onnx":
+        from journey.models.onnx import OnnxUnsupported, onnx_backend
+
+        try:
+            return onnx_backend(
+                base, adapter, precision=settings.onnx_precision, name=name, temperature=settings.temperature
+            )
+        except OnnxUnsupported as exc:
+            logging.getLogger(__name__).warning("%s Generating with transformers instead.", exc)
     from journey.models.precision import choose_precision
 
     dtype = choose_precision(settings.dtype, "cpu", job="generation").dtype  # the in-process backend runs on CPU
