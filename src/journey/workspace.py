@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import tomllib
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal, TypeVar
@@ -30,6 +31,13 @@ DEFAULT_SYSTEM_PROMPT = (
 DEFAULT_HANDOVER_MESSAGE = "I'm handing this conversation to a member of our support team, who will reply here shortly."
 
 
+def known_setups(names: Iterable[str]) -> None:
+    """A settings validator's check: every name is a registered set-up."""
+    unknown = [s for s in names if s not in setup_names()]
+    if unknown:
+        raise ValueError(f"unknown set-up(s) {unknown}; choose from {list(setup_names())}")
+
+
 class Section(BaseModel):
     """Base for every settings section: unknown keys are errors, not silently ignored."""
 
@@ -49,12 +57,34 @@ class ModelSettings(Section):
     openai_base_url: str | None = None
     openai_api_key_env: str = "OPENAI_API_KEY"
     openai_model: str | None = None
+    openai_served_models: dict[str, str] = Field(
+        default_factory=dict,
+        description="set-up -> the model name the server serves it under (vLLM serves a LoRA adapter under its "
+        "own name: --lora-modules NAME=.journey/adapters/default); the fine-tuned set-ups default to "
+        "journey-finetuned, the others to openai_model or base.",
+    )
+    openai_timeout: float = Field(120.0, gt=0, description="Seconds to wait for one reply from the server.")
+    openai_max_retries: int = Field(
+        4, ge=0, description="Retries of a request after a 429, a 5xx, a timeout or a refused connection (back-off)."
+    )
+    concurrency: int = Field(
+        8,
+        ge=1,
+        description="Requests sent to an OpenAI-compatible server at once, so that its continuous batching "
+        "(vLLM, TGI) answers them together. The in-process model batches instead (batch_size), one batch at a time.",
+    )
     dtype: Literal["auto", "float32", "bfloat16"] = Field(
         "auto", description="Generation dtype; auto: what this machine executes natively (see models/precision)."
     )
     max_new_tokens: int = Field(120, ge=1, le=4096)
     temperature: float = Field(0.0, ge=0.0, le=2.0)
     batch_size: int = Field(16, ge=1, description="Questions generated together in evaluation.")
+
+    @field_validator("openai_served_models")
+    @classmethod
+    def _served_setups(cls, value: dict[str, str]) -> dict[str, str]:
+        known_setups(value)
+        return value
 
 
 class EscalationRule(Section):
@@ -195,9 +225,7 @@ class EvaluateSettings(Section):
     @field_validator("setups")
     @classmethod
     def _known_setups(cls, value: list[str]) -> list[str]:
-        unknown = [s for s in value if s not in setup_names()]
-        if unknown:
-            raise ValueError(f"unknown set-up(s) {unknown}; choose from {list(setup_names())}")
+        known_setups(value)
         return value
 
 

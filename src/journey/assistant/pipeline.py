@@ -121,8 +121,9 @@ class Assistant:
             return
         start = time.perf_counter()
         pieces = []
-        for piece in self.backend.stream(messages, max_new_tokens=self.settings.model.max_new_tokens):
+        stream = self.backend.stream(messages, max_new_tokens=self.settings.model.max_new_tokens)
+        for piece in stream:
             pieces.append(piece)
             yield piece
-        text = "".join(pieces).strip()
-        yield self._finish(reply, Generation(text, 0, len(pieces), time.perf_counter() - start))
+        counted = Generation("".join(pieces).strip(), 0, len(pieces), time.perf_counter() - start)
+        yield self._finish(reply, getattr(stream, "generation", None) or counted)  # a server's stream counts tokens

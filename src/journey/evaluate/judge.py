@@ -31,7 +31,7 @@ def judge_backend(settings: EvaluateSettings) -> Backend | None:
     """The configured judge, or None when no judge endpoint is set."""
     if not settings.judge_base_url:
         return None
-    from journey.models.backends import OpenAIBackend
+    from journey.models.openai_backend import OpenAIBackend
 
     model = settings.judge_model or "judge"
     return OpenAIBackend(settings.judge_base_url, model, api_key_env=settings.judge_api_key_env)
@@ -47,16 +47,24 @@ def judge_run(backend: Backend, run: Run, items: list[EvalItem], records: list[A
         if not r.handed_over and r.id in by_id and by_id[r.id].reference and (r.id, r.setup, r.fingerprint) not in done
     ]
     path = run.folder / JUDGEMENTS
-    for record in todo:
-        item = by_id[record.id]
-        prompt = f"QUESTION: {item.question}\nREFERENCE: {item.reference}\nANSWER: {record.answer}"
-        messages = [{"role": "system", "content": SYSTEM}, {"role": "user", "content": prompt}]
-        reply = backend.generate([messages], max_new_tokens=4)[0].text
-        grade = re.search(r"[1-5]", reply)
-        line = {"id": record.id, "setup": record.setup, "fingerprint": record.fingerprint, "raw": reply}
-        line["score"] = (int(grade.group(0)) - 1) / 4 if grade else None
-        append_lines(path, [json.dumps(line, ensure_ascii=False)])
+    size = getattr(backend, "concurrency", 1)  # a server grades that many at once; each group is kept as it ends
+    for offset in range(0, len(todo), size):
+        chunk = todo[offset : offset + size]
+        replies = backend.generate([_prompt(by_id[r.id], r) for r in chunk], max_new_tokens=4)
+        append_lines(path, [_judgement(r, reply.text) for r, reply in zip(chunk, replies, strict=True)])
     return len(todo)
+
+
+def _prompt(item: EvalItem, record: AnswerRecord) -> list[dict[str, str]]:
+    prompt = f"QUESTION: {item.question}\nREFERENCE: {item.reference}\nANSWER: {record.answer}"
+    return [{"role": "system", "content": SYSTEM}, {"role": "user", "content": prompt}]
+
+
+def _judgement(record: AnswerRecord, reply: str) -> str:
+    grade = re.search(r"[1-5]", reply)
+    line = {"id": record.id, "setup": record.setup, "fingerprint": record.fingerprint, "raw": reply}
+    line["score"] = (int(grade.group(0)) - 1) / 4 if grade else None
+    return json.dumps(line, ensure_ascii=False)
 
 
 def load_judgements(run: Run) -> dict[tuple[str, str, str], float]:

@@ -1,6 +1,7 @@
 """`journey evaluate`: every eval question through every chosen set-up, batched, resumable.
 
-Answers are appended to the run's `answers.jsonl` a batch at a time. A rerun of an
+Answers are appended to the run's `answers.jsonl` as they finish: a batch at a time from the
+in-process model, one by one from a server answering `model.concurrency` at once. A rerun of an
 unfinished run (the latest one by default) answers only what is missing, or what
 was answered by a set-up whose model, adapter, index or settings changed since.
 """
@@ -11,8 +12,11 @@ import gc
 import hashlib
 import json
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor, as_completed
+from functools import partial
 from pathlib import Path
+from typing import TYPE_CHECKING, TypeVar
 
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
@@ -25,6 +29,14 @@ from journey.evaluate.results import Results, load_results
 from journey.evaluate.runs import AnswerRecord, Run, create_run, evaluation_runs
 from journey.io import atomic_write_json
 from journey.workspace import Workspace
+
+if TYPE_CHECKING:  # the pipeline loads torch when the first set-up loads, not on import
+    from journey.assistant import Assistant, Reply
+
+T = TypeVar("T")
+R = TypeVar("R")
+# Settings that change how fast answers come, not what they say: a change keeps a run's answers.
+PACE_SETTINGS = {"batch_size", "concurrency", "openai_timeout", "openai_max_retries"}
 
 
 def evaluate(
@@ -92,18 +104,21 @@ def answer_all(
 def _answer_setup(
     workspace: Workspace, run: Run, spec: SetupSpec, stamp: str, todo: list[EvalItem], advance: Callable[[int], None]
 ) -> None:
+    """Answer `todo`: in-process, a batch of `model.batch_size` at a time; from a server, question by question,
+    `concurrency` at once. Each batch or answer is appended as it finishes, so a failure loses none of them."""
     assistant = load_assistant(workspace, spec.name)
     model = getattr(assistant.backend, "model", None)
     if hasattr(model, "parameters"):
         parameters = sum(p.numel() for p in model.parameters())
         run.update_manifest(parameters={**run.manifest().get("parameters", {}), spec.name: parameters})
-    size = workspace.settings.model.batch_size
+    lanes = getattr(assistant.backend, "concurrency", 1)
+    size = workspace.settings.model.batch_size if lanes == 1 else 1
     ordered = sorted(todo, key=lambda item: len(item.question))  # similar lengths pad less
-    for offset in range(0, len(ordered), size):
-        chunk = ordered[offset : offset + size]
-        start = time.perf_counter()
-        replies = assistant.answer_batch([(item.question, None) for item in chunk])
-        share = (time.perf_counter() - start) / len(chunk)
+    chunks = [ordered[offset : offset + size] for offset in range(0, len(ordered), size)]
+    last = time.perf_counter()
+    for chunk, replies in _as_finished(partial(_answer_chunk, assistant), chunks, lanes=lanes):
+        now = time.perf_counter()
+        share, last = (now - last) / len(chunk), now  # wall-clock since the last one finished, shared out
         run.append(
             [
                 AnswerRecord.answered(item.id, answer_fingerprint(stamp, item), reply, share)
@@ -115,13 +130,43 @@ def _answer_setup(
     gc.collect()
 
 
+def _answer_chunk(assistant: Assistant, chunk: list[EvalItem]) -> tuple[list[EvalItem], list[Reply]]:
+    return chunk, assistant.answer_batch([(item.question, None) for item in chunk])
+
+
+def _as_finished(work: Callable[[T], R], jobs: list[T], *, lanes: int) -> Iterator[R]:
+    """`work(job)` for every job, yielded as each finishes: one after the other in this thread (lanes = 1), else
+    `lanes` at a time. After a failure no new job starts, those running are still yielded, then the error is
+    raised."""
+    if lanes == 1:
+        yield from map(work, jobs)
+        return
+    pool = ThreadPoolExecutor(lanes, thread_name_prefix="evaluate")
+    futures = [pool.submit(work, job) for job in jobs]
+    failure: BaseException | None = None
+    try:
+        for future in as_completed(futures):
+            if future.cancelled():
+                continue
+            if (error := future.exception()) is not None:
+                failure = failure or error
+                for waiting in futures:
+                    waiting.cancel()
+                continue
+            yield future.result()
+    finally:
+        pool.shutdown(wait=False, cancel_futures=True)
+    if failure is not None:
+        raise failure
+
+
 def setup_fingerprint(workspace: Workspace, spec: SetupSpec) -> str:
     """A hash of everything that shapes a set-up's answers: settings, model, adapter and index files."""
     settings = workspace.settings
     parts = {
         "spec": [spec.name, spec.base, spec.knowledge],
         "project": settings.project.model_dump(),
-        "model": settings.model.model_dump(exclude={"batch_size"}),
+        "model": settings.model.model_dump(exclude=PACE_SETTINGS),
         "assistant": settings.assistant.model_dump(),
         "knowledge": settings.knowledge.model_dump() if spec.knowledge else None,
         "base_files": _files_stamp(Path(spec.base)),

@@ -24,7 +24,8 @@ __all__ = [
 __getattr__ = lazy_exports(
     __name__,
     {
-        "journey.models.backends": ["Backend", "Generation", "OpenAIBackend", "TransformersBackend"],
+        "journey.models.backends": ["Backend", "Generation", "TransformersBackend"],
+        "journey.models.openai_backend": ["OpenAIBackend"],
         "journey.models.loading": ["load_model", "resolve_base"],
     },
 )
@@ -34,20 +35,8 @@ FINETUNED_SERVER_MODEL = "journey-finetuned"
 
 def load_backend(settings: ModelSettings, *, base: str, adapter: Path | None = None, name: str) -> Backend:
     """A backend for `base` (+ a PEFT adapter, or a fully fine-tuned model folder)."""
-    from journey.models.backends import OpenAIBackend, TransformersBackend
-    from journey.models.loading import load_model
-
     if settings.backend == "openai":
-        from journey.errors import UserError
-
-        if not settings.openai_base_url:
-            raise UserError("model.backend = 'openai' needs model.openai_base_url in journey.toml.")
-        # An OpenAI-compatible server serves the adapter under its own model name
-        # (vLLM: --lora-modules journey-finetuned=.journey/adapters/default).
-        served = FINETUNED_SERVER_MODEL if adapter else (settings.openai_model or base)
-        return OpenAIBackend(
-            settings.openai_base_url, served, api_key_env=settings.openai_api_key_env, temperature=settings.temperature
-        )
+        return _openai_backend(settings, base=base, adapter=adapter, setup=name)
     if settings.backend == "onnx":
         from journey.models.onnx import OnnxUnsupported, onnx_backend
 
@@ -57,6 +46,8 @@ def load_backend(settings: ModelSettings, *, base: str, adapter: Path | None = N
             )
         except OnnxUnsupported as exc:
             logging.getLogger(__name__).warning("%s Generating with transformers instead.", exc)
+    from journey.models.backends import TransformersBackend
+    from journey.models.loading import load_model
     from journey.models.precision import choose_precision
 
     dtype = choose_precision(settings.dtype, "cpu", job="generation").dtype  # the in-process backend runs on CPU
@@ -72,3 +63,24 @@ def load_backend(settings: ModelSettings, *, base: str, adapter: Path | None = N
 
             model = attach_adapter(model, adapter, base=base)
     return TransformersBackend(model, tokenizer, name=name, temperature=settings.temperature)
+
+
+def _openai_backend(settings: ModelSettings, *, base: str, adapter: Path | None, setup: str) -> Backend:
+    """The server's backend for `setup`, under the model name the server serves it as: its entry in
+    openai_served_models, else FINETUNED_SERVER_MODEL for a fine-tuned set-up (vLLM serves the adapter
+    with --lora-modules journey-finetuned=.journey/adapters/default), else openai_model or the base."""
+    from journey.errors import UserError
+    from journey.models.openai_backend import OpenAIBackend
+
+    if not settings.openai_base_url:
+        raise UserError("model.backend = 'openai' needs model.openai_base_url in journey.toml.")
+    default = FINETUNED_SERVER_MODEL if adapter else (settings.openai_model or base)
+    return OpenAIBackend(
+        settings.openai_base_url,
+        settings.openai_served_models.get(setup, default),
+        api_key_env=settings.openai_api_key_env,
+        temperature=settings.temperature,
+        concurrency=settings.concurrency,
+        timeout=settings.openai_timeout,
+        max_retries=settings.openai_max_retries,
+    )

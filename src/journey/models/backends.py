@@ -6,20 +6,16 @@ does not know which one it talks to.
 
 from __future__ import annotations
 
-import json
 import logging
-import os
 import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Protocol
 
-import httpx
 import torch
 from transformers import PreTrainedModel, PreTrainedTokenizerBase, TextIteratorStreamer
 
-from journey.errors import UserError
 from journey.models.loading import token_id_list
 from journey.models.messages import Messages
 
@@ -117,63 +113,6 @@ class TransformersBackend:
         worker.start()
         yield from streamer
         worker.join()
-
-
-class OpenAIBackend:
-    """Generate with any OpenAI-compatible server (vLLM, llama.cpp server, TGI, Ollama)."""
-
-    def __init__(
-        self, base_url: str, model: str, *, api_key_env: str = "OPENAI_API_KEY", temperature: float = 0.0
-    ) -> None:
-        self.name = f"openai:{model}"
-        self.model = model
-        self.temperature = temperature
-        headers = {"Authorization": f"Bearer {key}"} if (key := os.environ.get(api_key_env)) else {}
-        self._client = httpx.Client(base_url=base_url.rstrip("/"), headers=headers, timeout=120)
-
-    def _payload(self, messages: Messages, max_new_tokens: int, stream: bool) -> dict:
-        return {
-            "model": self.model,
-            "messages": messages,
-            "max_tokens": max_new_tokens,
-            "temperature": self.temperature,
-            "stream": stream,
-        }
-
-    def generate(self, conversations: list[Messages], *, max_new_tokens: int) -> list[Generation]:
-        results = []
-        for messages in conversations:
-            start = time.perf_counter()
-            try:
-                response = self._client.post("/chat/completions", json=self._payload(messages, max_new_tokens, False))
-                response.raise_for_status()
-            except httpx.HTTPError as exc:
-                raise UserError(f"The model server at {self._client.base_url} failed: {exc}") from None
-            body = response.json()
-            usage = body.get("usage") or {}
-            results.append(
-                Generation(
-                    text=body["choices"][0]["message"]["content"].strip(),
-                    prompt_tokens=usage.get("prompt_tokens", 0),
-                    completion_tokens=usage.get("completion_tokens", 0),
-                    seconds=time.perf_counter() - start,
-                )
-            )
-        return results
-
-    def stream(self, messages: Messages, *, max_new_tokens: int) -> Iterator[str]:
-        payload = self._payload(messages, max_new_tokens, True)
-        try:
-            with self._client.stream("POST", "/chat/completions", json=payload) as response:
-                response.raise_for_status()
-                for line in response.iter_lines():
-                    if not line.startswith("data:") or line.strip() == "data: [DONE]":
-                        continue
-                    delta = json.loads(line[5:])["choices"][0].get("delta", {})
-                    if delta.get("content"):
-                        yield delta["content"]
-        except httpx.HTTPError as exc:
-            raise UserError(f"The model server at {self._client.base_url} failed: {exc}") from None
 
 
 def encode_chat(
