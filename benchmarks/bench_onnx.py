@@ -22,7 +22,7 @@ from scipy.stats import binomtest
 from journey.assistant import load_assistant
 from journey.demo import create_demo_workspace
 from journey.evaluate.evalset import load_evalset
-from journey.evaluate.facts import contains_fact
+from journey.facts import contains_fact
 from journey.knowledge import build_index
 from journey.workspace import Workspace
 
@@ -37,8 +37,11 @@ def run(workspace: Workspace, setup: str, items: list) -> tuple[list[float], lis
         seconds.append(reply.latency_s)
         correct.append(not reply.handed_over and all(contains_fact(reply.answer, f) for f in item.facts))
         start = time.perf_counter()
-        next(iter(assistant.stream(item.question)))
+        pieces = iter(assistant.stream(item.question))
+        next(pieces)
         first.append(time.perf_counter() - start)
+        for _ in pieces:  # to the end: an abandoned stream would still hold the model
+            pass
     return seconds, first, correct
 
 
