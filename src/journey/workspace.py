@@ -50,7 +50,10 @@ class ProjectSettings(Section):
 
 class ModelSettings(Section):
     base: str = Field(DEFAULT_BASE, description="Embedded name, Hugging Face id or local folder.")
-    backend: Literal["transformers", "openai"] = "transformers"
+    backend: Literal["transformers", "onnx", "openai"] = Field(
+        "transformers", description="onnx: ONNX Runtime GenAI in-process (converted once, cached; models/onnx.py)."
+    )
+    onnx_precision: Literal["int4", "int8", "fp32"] = Field("int4", description="Weights of the ONNX conversion.")
     openai_base_url: str | None = None
     openai_api_key_env: str = "OPENAI_API_KEY"
     openai_model: str | None = None

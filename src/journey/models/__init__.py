@@ -42,6 +42,15 @@ def load_backend(
     """
     if settings.backend == "openai":
         return _openai_backend(settings, base=base, adapter=adapter, setup=name)
+    if settings.backend == "onnx":
+        from journey.models.onnx import OnnxUnsupported, onnx_backend
+
+        try:
+            return onnx_backend(
+                base, adapter, precision=settings.onnx_precision, name=name, temperature=settings.temperature
+            )
+        except OnnxUnsupported as exc:
+            logging.getLogger(__name__).warning("%s Generating with transformers instead.", exc)
     from journey.models.backends import TransformersBackend
     from journey.models.loading import load_model
     from journey.models.precision import choose_precision

@@ -72,14 +72,7 @@ class TransformersBackend:
 
     def encode(self, messages: Messages, *, max_new_tokens: int) -> tuple[list[int], bool]:
         """Token ids of the chat prompt, keeping the last tokens if it is longer than the context."""
-        ids = self.tokenizer.apply_chat_template(messages, add_generation_prompt=True, tokenize=True)
-        if isinstance(ids, dict) or hasattr(ids, "input_ids"):
-            ids = ids["input_ids"]
-        budget = max(self.context_window - max_new_tokens, 1)
-        if len(ids) <= budget:
-            return list(ids), False
-        log.warning("Prompt of %d tokens exceeds the %d-token budget; keeping the end.", len(ids), budget)
-        return list(ids[-budget:]), True
+        return encode_chat(self.tokenizer, messages, self.context_window, max_new_tokens)
 
     def _sampling(self, max_new_tokens: int) -> dict:
         kwargs: dict = {"max_new_tokens": max_new_tokens, "pad_token_id": self.model.generation_config.pad_token_id}
@@ -143,6 +136,20 @@ class TransformersBackend:
         worker.start()
         yield from streamer
         worker.join()
+
+
+def encode_chat(
+    tokenizer: PreTrainedTokenizerBase, messages: Messages, context_window: int, max_new_tokens: int
+) -> tuple[list[int], bool]:
+    """Token ids of the chat prompt and whether its start was cut to leave `max_new_tokens` in the context."""
+    ids = tokenizer.apply_chat_template(messages, add_generation_prompt=True, tokenize=True)
+    if isinstance(ids, dict) or hasattr(ids, "input_ids"):
+        ids = ids["input_ids"]
+    budget = max(context_window - max_new_tokens, 1)
+    if len(ids) <= budget:
+        return list(ids), False
+    log.warning("Prompt of %d tokens exceeds the %d-token budget; keeping the end.", len(ids), budget)
+    return list(ids[-budget:]), True
 
 
 def _context_window(model: PreTrainedModel, tokenizer: PreTrainedTokenizerBase) -> int:

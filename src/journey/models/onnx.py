@@ -1,0 +1,204 @@
+"""The fast in-process backend: ONNX Runtime GenAI (`model.backend = "onnx"`).
+
+Its model builder turns a local Hugging Face folder into an ONNX model offline (int4 weights by
+default: `model.onnx_precision`). A fine-tuned adapter is merged into its base first. Each conversion
+is cached under the journey cache, keyed by a digest of the base's files, the adapter's files, the
+precision and the runtime's version, so a changed adapter is converted again and a stale model is
+never used. A model the builder cannot convert is said in one sentence (`OnnxUnsupported`); the caller
+falls back to transformers.
+
+Grounded generation needs a hook on each step's logits: this loop decodes token by token with
+`Generator.get_logits`/`set_logits`, so a processor can be applied where the runtime allows it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import os
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import onnxruntime_genai as og
+from transformers import PreTrainedTokenizerBase
+
+from journey.errors import UserError
+from journey.io import atomic_directory
+from journey.models.backends import Generation, encode_chat
+from journey.models.loading import cache_root, load_model, load_tokenizer, resolve_base
+from journey.models.messages import Messages
+
+log = logging.getLogger(__name__)
+
+MARKER = "journey_onnx.json"  # written last into a finished conversion: a folder without it is unfinished
+TOP_P = 0.95
+
+
+class OnnxUnsupported(UserError):
+    """The model builder cannot convert this model (its architecture, usually)."""
+
+
+def converted_model(base_folder: Path, adapter: Path | None, *, precision: str) -> Path:
+    """The ONNX model for `base_folder` (+ `adapter` merged), converted once and cached."""
+    key = _digest(base_folder, adapter, precision)
+    target = cache_root() / "onnx" / f"{base_folder.name}-{precision}-{key[:16]}"
+    if (target / MARKER).is_file():
+        return target
+    with tempfile.TemporaryDirectory(prefix="journey-onnx-") as scratch, atomic_directory(target) as built:
+        source = base_folder if adapter is None else _merged(base_folder, adapter, Path(scratch) / "merged")
+        log.info("Converting %s to ONNX (%s) once; cached at %s", source.name, precision, target)
+        _build(source, built, precision, Path(scratch) / "cache")
+        (built / MARKER).write_text(json.dumps({"digest": key, "precision": precision}), encoding="utf-8")
+    return target
+
+
+def onnx_backend(base: str, adapter: Path | None, *, precision: str, name: str, temperature: float) -> OnnxBackend:
+    """The ONNX backend for a set-up: `base` (+ a LoRA `adapter`, or a fully fine-tuned model folder)."""
+    if adapter is not None and (adapter / "config.json").is_file():
+        base, adapter = str(adapter), None  # a full fine-tune is a model folder of its own
+    folder = Path(resolve_base(base))
+    if not folder.is_dir():  # a Hugging Face id: its local snapshot (downloaded unless HF_HUB_OFFLINE is set)
+        from huggingface_hub import snapshot_download
+
+        folder = Path(snapshot_download(base))
+    converted = converted_model(folder, adapter, precision=precision)
+    threads = torch_threads()
+    log.info("ONNX Runtime GenAI: %s, %d intra-op threads", converted.name, threads)
+    backend = OnnxBackend(converted, load_tokenizer(str(folder)), name=name, temperature=temperature, threads=threads)
+    try:  # some shapes convert but do not run (e.g. attention heads not a multiple of 16 wide)
+        probe, _ = encode_chat(backend.tokenizer, [{"role": "user", "content": "Hello"}], backend.context_window, 1)
+        next(backend.complete(probe, max_new_tokens=1), None)
+    except RuntimeError as exc:
+        reason = str(exc).split("Status Message:")[-1].strip()
+        raise OnnxUnsupported(
+            f"ONNX Runtime GenAI cannot run the {_architecture(folder)} model {folder} ({reason})."
+        ) from None
+    return backend
+
+
+def torch_threads() -> int:
+    """The threads the process gave torch (journey serve decides them: models/threads.py), for ONNX Runtime too."""
+    import torch
+
+    return torch.get_num_threads()
+
+
+def _build(source: Path, output: Path, precision: str, cache: Path) -> None:
+    command = [sys.executable, "-m", "onnxruntime_genai.models.builder", "-i", str(source), "-o", str(output)]
+    command += ["-p", precision, "-e", "cpu", "-c", str(cache)]
+    if precision == "int4":
+        command += ["--extra_options", "int4_accuracy_level=4"]  # int8 activations: the accurate CPU kernel
+    done = subprocess.run(command, capture_output=True, text=True, env={**os.environ, "HF_HUB_OFFLINE": "1"})
+    if done.returncode == 0:
+        return
+    if "not currently supported" in done.stderr + done.stdout:
+        architecture = _architecture(source)
+        raise OnnxUnsupported(f"ONNX Runtime GenAI cannot convert {architecture} models ({source}).")
+    tail = (done.stderr or done.stdout).strip().splitlines()[-1:] or ["no output"]
+    raise UserError(f"Converting {source} to ONNX failed: {tail[0]}")
+
+
+def _merged(base_folder: Path, adapter: Path, folder: Path) -> Path:
+    """`base_folder` with the LoRA `adapter` merged in, saved to `folder`."""
+    from journey.models.adapters import attach_adapter
+
+    model, tokenizer = load_model(str(base_folder))
+    attach_adapter(model, adapter, base=str(base_folder)).merge_and_unload().save_pretrained(folder)
+    tokenizer.save_pretrained(folder)
+    return folder
+
+
+def _digest(base_folder: Path, adapter: Path | None, precision: str) -> str:
+    """What the conversion depends on: the files' names, sizes and modification times, and the settings."""
+    parts = [precision, og.__version__]
+    for folder in filter(None, (base_folder, adapter)):
+        for path in sorted(p for p in folder.rglob("*") if p.is_file()):
+            stat = path.stat()
+            parts.append(f"{path.relative_to(folder)}:{stat.st_size}:{stat.st_mtime_ns}")
+    return hashlib.sha256("\n".join(parts).encode()).hexdigest()
+
+
+def _architecture(folder: Path) -> str:
+    try:
+        return ", ".join(json.loads((folder / "config.json").read_text(encoding="utf-8"))["architectures"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return "its"
+
+
+class OnnxBackend:
+    """Generate with ONNX Runtime GenAI; the prompt is built by the Hugging Face tokenizer's chat template."""
+
+    def __init__(
+        self,
+        folder: Path,
+        tokenizer: PreTrainedTokenizerBase,
+        *,
+        name: str = "onnx",
+        temperature: float = 0.0,
+        threads: int | None = None,
+    ) -> None:
+        config = og.Config(str(folder))
+        if threads:
+            config.overlay(json.dumps({"model": {"decoder": {"session_options": {"intra_op_num_threads": threads}}}}))
+        self.model = og.Model(config)
+        self.tokenizer = tokenizer
+        self.name = name
+        self.temperature = temperature
+        genai = json.loads((folder / "genai_config.json").read_text(encoding="utf-8"))["model"]
+        self.context_window = int(genai["context_length"])
+        self.stop_ids = set(_ids(genai.get("eos_token_id"))) | set(_ids(genai.get("pad_token_id")))
+        self._lock = threading.Lock()
+
+    def complete(self, ids: list[int], *, max_new_tokens: int) -> Iterator[int]:
+        """Yield the new token ids after the prompt `ids`, up to `max_new_tokens` or an end-of-turn token."""
+        params = og.GeneratorParams(self.model)
+        search = {"max_length": min(len(ids) + max_new_tokens, self.context_window), "batch_size": 1}
+        if self.temperature > 0:
+            search |= {"do_sample": True, "temperature": self.temperature, "top_p": TOP_P, "top_k": 0}
+        else:
+            search |= {"do_sample": False}
+        params.set_search_options(**search)
+        with self._lock:
+            generator = og.Generator(self.model, params)
+            generator.append_tokens(ids)
+            while not generator.is_done():
+                generator.generate_next_token()
+                token = int(generator.get_next_tokens()[0])
+                if token in self.stop_ids:
+                    return
+                yield token
+
+    def generate(self, conversations: list[Messages], *, max_new_tokens: int) -> list[Generation]:
+        """One reply a conversation, one after the other (the runtime is fast enough unbatched here)."""
+        results = []
+        for messages in conversations:
+            ids, truncated = encode_chat(self.tokenizer, messages, self.context_window, max_new_tokens)
+            start = time.perf_counter()
+            tokens = list(self.complete(ids, max_new_tokens=max_new_tokens))
+            text = self.tokenizer.decode(tokens, skip_special_tokens=True).strip()
+            results.append(Generation(text, len(ids), len(tokens), time.perf_counter() - start, truncated))
+        return results
+
+    def stream(self, messages: Messages, *, max_new_tokens: int) -> Iterator[str]:
+        """Yield the reply's text as it is generated (whole characters: a piece ends where decoding is stable)."""
+        ids, _ = encode_chat(self.tokenizer, messages, self.context_window, max_new_tokens)
+        tokens: list[int] = []
+        sent = ""
+        for token in self.complete(ids, max_new_tokens=max_new_tokens):
+            tokens.append(token)
+            text = self.tokenizer.decode(tokens, skip_special_tokens=True)
+            if not text.endswith("\ufffd") and len(text) > len(sent):  # an unfinished UTF-8 sequence waits
+                yield text[len(sent) :]
+                sent = text
+
+
+def _ids(value: int | list[int] | None) -> list[int]:
+    if value is None:
+        return []
+    return [value] if isinstance(value, int) else list(value)
