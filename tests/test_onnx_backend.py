@@ -122,3 +122,20 @@ def test_a_model_it_cannot_convert_or_run_falls_back_to_transformers(
             backend = load_backend(settings, base=str(folder), name="as-is")
         assert isinstance(backend, TransformersBackend)
         assert reason in caplog.text and "Generating with transformers instead" in caplog.text
+
+
+def test_grounded_facts_apply_as_in_transformers(small_model: Path) -> None:
+    """The same processor on each step's logits: the very tokens transformers' grounded greedy decoding gives."""
+    conversations = [
+        [{"role": "user", "content": f"Order {n} costs 4.85 and ships in 3 days. 0123456789?"}] for n in (41, 7)
+    ]
+    converted = converted_model(small_model, None, precision="fp32")
+    tokenizer = AutoTokenizer.from_pretrained(small_model)
+    model = AutoModelForCausalLM.from_pretrained(small_model, dtype=torch.float32)
+    for grounded in (False, True):
+        onnx = OnnxBackend(converted, tokenizer, grounded=grounded).generate(conversations, max_new_tokens=40)
+        torch_backend = TransformersBackend(model, tokenizer, grounded=grounded)
+        expected = [torch_backend.generate([c], max_new_tokens=40)[0].text for c in conversations]
+        assert [g.text for g in onnx] == expected
+    free = OnnxBackend(converted, tokenizer).generate(conversations, max_new_tokens=40)
+    assert [g.text for g in free] != [g.text for g in onnx]  # grounding changed what was said

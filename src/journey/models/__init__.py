@@ -42,12 +42,14 @@ def load_backend(
     """
     if settings.backend == "openai":
         return _openai_backend(settings, base=base, adapter=adapter, setup=name)
+    grounded = knowledge if settings.grounded_facts == "auto" else settings.grounded_facts
     if settings.backend == "onnx":
         from journey.models.onnx import OnnxUnsupported, onnx_backend
 
         try:
+            precision, temperature = settings.onnx_precision, settings.temperature
             return onnx_backend(
-                base, adapter, precision=settings.onnx_precision, name=name, temperature=settings.temperature
+                base, adapter, precision=precision, name=name, temperature=temperature, grounded=grounded
             )
         except OnnxUnsupported as exc:
             logging.getLogger(__name__).warning("%s Generating with transformers instead.", exc)
@@ -67,7 +69,6 @@ def load_backend(
             from journey.models.adapters import attach_adapter
 
             model = attach_adapter(model, adapter, base=base)
-    grounded = knowledge if settings.grounded_facts == "auto" else settings.grounded_facts
     return TransformersBackend(model, tokenizer, name=name, temperature=settings.temperature, grounded=grounded)
 
 

@@ -7,8 +7,8 @@ precision and the runtime's version, so a changed adapter is converted again and
 never used. A model the builder cannot convert is said in one sentence (`OnnxUnsupported`); the caller
 falls back to transformers.
 
-Grounded generation needs a hook on each step's logits: this loop decodes token by token with
-`Generator.get_logits`/`set_logits`, so a processor can be applied where the runtime allows it.
+Grounded generation (models/grounding.py) runs here too: the loop decodes token by token and passes
+each step's logits (`Generator.get_logits`) through the same processor before `set_logits`.
 """
 
 from __future__ import annotations
@@ -26,11 +26,13 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import onnxruntime_genai as og
+import torch
 from transformers import PreTrainedTokenizerBase
 
 from journey.errors import UserError
 from journey.io import atomic_directory
 from journey.models.backends import Generation, encode_chat
+from journey.models.grounding import FactTrie, GroundedFacts, TokenClasses, prompt_facts
 from journey.models.loading import cache_root, load_model, load_tokenizer, resolve_base
 from journey.models.messages import Messages
 
@@ -58,8 +60,11 @@ def converted_model(base_folder: Path, adapter: Path | None, *, precision: str) 
     return target
 
 
-def onnx_backend(base: str, adapter: Path | None, *, precision: str, name: str, temperature: float) -> OnnxBackend:
-    """The ONNX backend for a set-up: `base` (+ a LoRA `adapter`, or a fully fine-tuned model folder)."""
+def onnx_backend(
+    base: str, adapter: Path | None, *, precision: str, name: str, temperature: float, grounded: bool = False
+) -> OnnxBackend:
+    """The ONNX backend for a set-up: `base` (+ a LoRA `adapter`, or a fully fine-tuned model folder);
+    `grounded`: facts kept to the prompt's (models/grounding.py)."""
     if adapter is not None and (adapter / "config.json").is_file():
         base, adapter = str(adapter), None  # a full fine-tune is a model folder of its own
     folder = Path(resolve_base(base))
@@ -70,7 +75,8 @@ def onnx_backend(base: str, adapter: Path | None, *, precision: str, name: str, 
     converted = converted_model(folder, adapter, precision=precision)
     threads = torch_threads()
     log.info("ONNX Runtime GenAI: %s, %d intra-op threads", converted.name, threads)
-    backend = OnnxBackend(converted, load_tokenizer(str(folder)), name=name, temperature=temperature, threads=threads)
+    tokenizer = load_tokenizer(str(folder))
+    backend = OnnxBackend(converted, tokenizer, name=name, temperature=temperature, threads=threads, grounded=grounded)
     try:  # some shapes convert but do not run (e.g. attention heads not a multiple of 16 wide)
         probe, _ = encode_chat(backend.tokenizer, [{"role": "user", "content": "Hello"}], backend.context_window, 1)
         next(backend.complete(probe, max_new_tokens=1), None)
@@ -84,8 +90,6 @@ def onnx_backend(base: str, adapter: Path | None, *, precision: str, name: str, 
 
 def torch_threads() -> int:
     """The threads the process gave torch (journey serve decides them: models/threads.py), for ONNX Runtime too."""
-    import torch
-
     return torch.get_num_threads()
 
 
@@ -142,6 +146,7 @@ class OnnxBackend:
         name: str = "onnx",
         temperature: float = 0.0,
         threads: int | None = None,
+        grounded: bool = False,
     ) -> None:
         config = og.Config(str(folder))
         if threads:
@@ -152,11 +157,23 @@ class OnnxBackend:
         self.temperature = temperature
         genai = json.loads((folder / "genai_config.json").read_text(encoding="utf-8"))["model"]
         self.context_window = int(genai["context_length"])
+        self.genai_vocab = int(genai["vocab_size"])
         self.stop_ids = set(_ids(genai.get("eos_token_id"))) | set(_ids(genai.get("pad_token_id")))
+        self.grounded = grounded
+        self._token_classes: TokenClasses | None = None  # classified on the first grounded generation
         self._lock = threading.Lock()
 
-    def complete(self, ids: list[int], *, max_new_tokens: int) -> Iterator[int]:
-        """Yield the new token ids after the prompt `ids`, up to `max_new_tokens` or an end-of-turn token."""
+    def _grounding(self, messages: Messages) -> GroundedFacts | None:
+        if not self.grounded:
+            return None
+        if self._token_classes is None:
+            self._token_classes = TokenClasses.of(self.tokenizer, int(self.genai_vocab))
+        trie = FactTrie.build(prompt_facts(messages), self.tokenizer, self._token_classes)
+        return GroundedFacts([trie], self._token_classes)
+
+    def complete(self, ids: list[int], *, max_new_tokens: int, processor: GroundedFacts | None = None) -> Iterator[int]:
+        """Yield the new token ids after the prompt `ids`, up to `max_new_tokens` or an end-of-turn token;
+        each step's logits pass through `processor` first."""
         params = og.GeneratorParams(self.model)
         search = {"max_length": min(len(ids) + max_new_tokens, self.context_window), "batch_size": 1}
         if self.temperature > 0:
@@ -167,9 +184,15 @@ class OnnxBackend:
         with self._lock:
             generator = og.Generator(self.model, params)
             generator.append_tokens(ids)
+            sequence = list(ids)
             while not generator.is_done():
+                if processor is not None:
+                    logits = torch.from_numpy(generator.get_logits()[:, -1, :].copy())
+                    processed = processor(torch.tensor([sequence]), logits)
+                    generator.set_logits(processed.numpy()[:, None, :])
                 generator.generate_next_token()
                 token = int(generator.get_next_tokens()[0])
+                sequence.append(token)
                 if token in self.stop_ids:
                     return
                 yield token
@@ -180,7 +203,7 @@ class OnnxBackend:
         for messages in conversations:
             ids, truncated = encode_chat(self.tokenizer, messages, self.context_window, max_new_tokens)
             start = time.perf_counter()
-            tokens = list(self.complete(ids, max_new_tokens=max_new_tokens))
+            tokens = list(self.complete(ids, max_new_tokens=max_new_tokens, processor=self._grounding(messages)))
             text = self.tokenizer.decode(tokens, skip_special_tokens=True).strip()
             results.append(Generation(text, len(ids), len(tokens), time.perf_counter() - start, truncated))
         return results
@@ -190,7 +213,7 @@ class OnnxBackend:
         ids, _ = encode_chat(self.tokenizer, messages, self.context_window, max_new_tokens)
         tokens: list[int] = []
         sent = ""
-        for token in self.complete(ids, max_new_tokens=max_new_tokens):
+        for token in self.complete(ids, max_new_tokens=max_new_tokens, processor=self._grounding(messages)):
             tokens.append(token)
             text = self.tokenizer.decode(tokens, skip_special_tokens=True)
             if not text.endswith("\ufffd") and len(text) > len(sent):  # an unfinished UTF-8 sequence waits
