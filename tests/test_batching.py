@@ -19,7 +19,7 @@ import httpx
 import pytest
 import torch
 from peft import LoraConfig, get_peft_model
-from transformers import MistralConfig, MistralForCausalLM
+from transformers import LogitsProcessorList, MistralConfig, MistralForCausalLM, SuppressTokensLogitsProcessor
 
 from journey.assistant import Assistant, load_assistant
 from journey.models.backends import TransformersBackend
@@ -267,3 +267,36 @@ def _up(http: httpx.Client) -> bool:
         return http.get("/healthz").status_code == 200
     except httpx.TransportError:
         return False
+
+
+def test_grounded_rows_keep_to_their_own_facts_as_generate_does(backend: TransformersBackend) -> None:
+    """Each row's grounding processor sees its own prompt and tokens: batched replies equal the grounded
+    replies TransformersBackend gives each conversation alone, and grounding changes what is said."""
+    grounded = TransformersBackend(backend.model, backend.tokenizer, grounded=True)
+    conversations = [
+        [{"role": "user", "content": f"Order {n} costs 4.85 and ships in 3 days. 0123456789?"}] for n in (41, 7)
+    ]
+    engine = BatchingEngine(backend.model, max_batch=4)
+    try:
+        batched = BatchedBackend(grounded, engine).generate(conversations, max_new_tokens=30)
+    finally:
+        engine.close()
+    expected = [grounded.generate([c], max_new_tokens=30)[0].text for c in conversations]
+    assert [g.text for g in batched] == expected
+
+
+def test_a_rows_processor_changes_only_that_row_as_in_generate(backend: TransformersBackend) -> None:
+    ids = prompt(backend, QUESTIONS[0])
+    free = alone(backend, ids, 10)
+    suppress = SuppressTokensLogitsProcessor(free[:3], device="cpu")  # the row's own first words, forbidden
+    engine = BatchingEngine(backend.model, max_batch=4)
+    try:
+        changed, untouched = engine.submit(ids, 10, suppress), engine.submit(ids, 10)
+        got = [list(changed), list(untouched)]
+    finally:
+        engine.close()
+    output = backend.model.generate(
+        torch.tensor([ids]), max_new_tokens=10, do_sample=False, logits_processor=LogitsProcessorList([suppress])
+    )
+    assert got == [output[0, len(ids) :].tolist()[: len(got[0])], free]
+    assert got[0] != free

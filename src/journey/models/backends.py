@@ -82,14 +82,19 @@ class TransformersBackend:
             kwargs.update(do_sample=False, temperature=None, top_p=None, top_k=None)
         return kwargs
 
-    def _grounding(self, conversations: list[Messages]) -> dict:
-        """generate()'s keyword that keeps each row's facts to its own conversation's, when grounding is on."""
+    def grounding(self, conversations: list[Messages]) -> GroundedFacts | None:
+        """The processor that keeps each row's facts to its own conversation's, when grounding is on."""
         if not self.grounded:
-            return {}
+            return None
         if self._token_classes is None:
             self._token_classes = TokenClasses.of(self.tokenizer, self.model.config.vocab_size)
         tries = [FactTrie.build(prompt_facts(m), self.tokenizer, self._token_classes) for m in conversations]
-        return {"logits_processor": LogitsProcessorList([GroundedFacts(tries, self._token_classes)])}
+        return GroundedFacts(tries, self._token_classes)
+
+    def _grounding(self, conversations: list[Messages]) -> dict:
+        """generate()'s keyword for `grounding`, or none."""
+        processor = self.grounding(conversations)
+        return {"logits_processor": LogitsProcessorList([processor])} if processor else {}
 
     def generate(self, conversations: list[Messages], *, max_new_tokens: int) -> list[Generation]:
         """Generate replies for a batch of conversations in one left-padded forward pass."""

@@ -28,7 +28,7 @@ import torch
 import torch.nn.functional as F
 from transformers import DynamicCache, PreTrainedModel, PreTrainedTokenizerBase
 from transformers.cache_utils import DynamicLayer
-from transformers.generation.logits_process import TopPLogitsWarper
+from transformers.generation.logits_process import LogitsProcessor, TopPLogitsWarper
 
 from journey.models.backends import Generation, TransformersBackend
 from journey.models.loading import token_id_list
@@ -53,6 +53,8 @@ class _Request:
     tokens: queue.SimpleQueue = field(default_factory=queue.SimpleQueue)  # token ids, then _DONE or an exception
     cancelled: threading.Event = field(default_factory=threading.Event)
     generated: int = 0
+    processor: LogitsProcessor | None = None  # this row's own (grounded facts), fed the prompt and its tokens
+    sequence: list[int] = field(default_factory=list)  # prompt and generated tokens, while a processor needs them
 
 
 @dataclass
@@ -118,14 +120,15 @@ class BatchingEngine:
         self._thread.start()
 
     # -- callers' side ---------------------------------------------------------------
-    def submit(self, prompt: list[int], max_new_tokens: int) -> Iterator[int]:
+    def submit(self, prompt: list[int], max_new_tokens: int, processor: LogitsProcessor | None = None) -> Iterator[int]:
         """Queue a generation now; iterate the result for its new token ids (the stop token is not included).
-        Closing the iterator early cancels the request."""
+        `processor` sees this row's logits before each token is chosen. Closing the iterator early cancels
+        the request."""
         if not prompt or max_new_tokens < 1:
             raise ValueError("a generation needs a prompt and at least one new token")
         if self._closing.is_set():
             raise EngineClosed("the model is shutting down")
-        request = _Request(list(prompt), max_new_tokens)
+        request = _Request(list(prompt), max_new_tokens, processor=processor, sequence=list(prompt))
         self._waiting.put(request)
         if self._closing.is_set() and not self._thread.is_alive():
             _fail(_drain(self._waiting))  # closed between the check and the put
@@ -224,7 +227,7 @@ class BatchingEngine:
         )
         if not all(type(layer) is DynamicLayer for layer in cache.layers):
             raise BatchingUnsupported("its cache has layers other than full attention")
-        last = self._choose(out.logits[:, -1])
+        last = self._choose(out.logits[:, -1], requests)
         return _Batch(list(requests), cache, mask, positions[:, -1] + 1, last)
 
     def _step(self) -> None:
@@ -242,12 +245,14 @@ class BatchingEngine:
             use_cache=True,
         )
         batch.positions = batch.positions + 1
-        batch.last = self._choose(out.logits[:, -1])
+        batch.last = self._choose(out.logits[:, -1], batch.requests)
 
-    def _choose(self, logits: torch.Tensor) -> torch.Tensor:
-        """Each row's next token from its logits (rows × vocabulary), greedy as `TransformersBackend` asks of
-        `generate`, or sampled with `temperature` and top-p 0.95 likewise. A logits processor goes here: its
-        callers (`_prefill`, `_decode`) know which request each row is."""
+    def _choose(self, logits: torch.Tensor, requests: list[_Request]) -> torch.Tensor:
+        """Each row's next token from its logits (rows × vocabulary), after that row's processor, greedy as
+        `TransformersBackend` asks of `generate`, or sampled with `temperature` and top-p 0.95 likewise."""
+        for row, request in enumerate(requests):
+            if request.processor is not None:
+                logits[row : row + 1] = request.processor(torch.tensor([request.sequence]), logits[row : row + 1])
         if self.temperature <= 0:
             return logits.argmax(-1)
         scores = TopPLogitsWarper(0.95)(None, logits.float() / self.temperature)
@@ -265,6 +270,8 @@ class BatchingEngine:
                 continue
             request.tokens.put(token)
             request.generated += 1
+            if request.processor is not None:
+                request.sequence.append(token)
             if request.generated >= request.max_new_tokens:
                 request.tokens.put(_DONE)
             else:
@@ -327,7 +334,10 @@ class BatchedBackend:
         """Generate every reply in the engine's batch: all are submitted before any is read."""
         start = time.perf_counter()
         encoded = [self.backend.encode(m, max_new_tokens=max_new_tokens) for m in conversations]
-        streams = [self.engine.submit(ids, max_new_tokens) for ids, _ in encoded]
+        streams = [
+            self.engine.submit(ids, max_new_tokens, self.backend.grounding([m]))
+            for (ids, _), m in zip(encoded, conversations, strict=True)
+        ]
         results = []
         for (ids, truncated), stream in zip(encoded, streams, strict=True):
             tokens = list(stream)
@@ -338,7 +348,8 @@ class BatchedBackend:
     def stream(self, messages: Messages, *, max_new_tokens: int) -> Iterator[str]:
         """Yield the reply's text piece by piece as the engine generates it."""
         ids, _ = self.backend.encode(messages, max_new_tokens=max_new_tokens)
-        yield from text_pieces(self.backend.tokenizer, self.engine.submit(ids, max_new_tokens))
+        tokens = self.engine.submit(ids, max_new_tokens, self.backend.grounding([messages]))
+        yield from text_pieces(self.backend.tokenizer, tokens)
 
 
 def text_pieces(tokenizer: PreTrainedTokenizerBase, tokens: Iterator[int]) -> Iterator[str]:
