@@ -214,7 +214,7 @@ def test_the_verb_exports_checks_parity_and_refuses_to_overwrite(
     assert code == 0, output
     assert "Does the exported file answer as the merged model?" in output
     assert "transformers' GGUF loader" in output and "100%" in output  # f32: the very same answers
-    assert "ollama create testshop-finetuned-f32 -f Modelfile" in output
+    assert "ollama create journey-finetuned -f Modelfile" in output
     code, output = run_main(monkeypatch, capsys, *args)
     assert code == 2 and "already exists: pass --force to replace it." in output
     code, output = run_main(monkeypatch, capsys, *args[:-2], "--force", "--no-check")
@@ -227,3 +227,30 @@ def test_the_check_needs_eval_questions(tmp_path: Path, monkeypatch, capsys, tin
     assert code == 2 and "eval.jsonl, which does not exist; add it or pass --no-check" in output
     code, output = run_main(monkeypatch, capsys, "export", "-w", str(tmp_path), "--no-check")
     assert code == 2 and "run `journey finetune` first" in output
+
+
+@pytest.mark.integration
+def test_the_real_smollm2_exports_with_the_embedded_files_layout_and_answers(tmp_path: Path) -> None:
+    """A random adapter on the real SmolLM2: the file has the embedded GGUF's metadata and tensors; answers alike."""
+    from journey.models.loading import EMBEDDED, embedded_gguf_path, resolve_base
+
+    (tmp_path / "journey.toml").write_text('[project]\nname = "Testshop"\n', encoding="utf-8")
+    ws = Workspace.load(tmp_path)
+    base = ws.settings.model.base
+    torch.manual_seed(0)
+    lora = LoraConfig(r=4, lora_alpha=1, target_modules=["q_proj", "v_proj"], init_lora_weights=False)
+    get_peft_model(AutoModelForCausalLM.from_pretrained(resolve_base(base)), lora).save_pretrained(ws.adapter_dir)
+    (ws.adapter_dir / "journey_training.json").write_text(json.dumps({"base": base}), encoding="utf-8")
+    result = export(ws, out=tmp_path / "out", outtype="f16")
+
+    source, ours = (gguf.GGUFReader(p) for p in (embedded_gguf_path(EMBEDDED[base]), result.gguf_path))
+    for key, field in source.fields.items():
+        if key.startswith(("llama.", "tokenizer.")) or key == "general.architecture":
+            assert ours.fields[key].contents() == field.contents(), key
+    layout = lambda reader: sorted((t.name, list(t.shape)) for t in reader.tensors)  # noqa: E731
+    assert layout(ours) == layout(source)
+
+    model, tokenizer = load_gguf(result.gguf_path)
+    chats = [[{"role": "system", "content": "You are a support assistant."}, {"role": "user", "content": "Hello!"}]]
+    ours_text = TransformersBackend(result.model, result.tokenizer).generate(chats, max_new_tokens=16)[0].text
+    assert TransformersBackend(model, tokenizer).generate(chats, max_new_tokens=16)[0].text == ours_text

@@ -488,8 +488,10 @@ def export(
         from journey.evaluate.tables import to_rich
 
         console.print(to_rich(check_export(ws, exported, questions=questions)))
+    from journey.models import FINETUNED_SERVER_MODEL  # the name journey's openai backend asks for a fine-tune by
+
     folder = exported.gguf_path.parent
-    name = exported.gguf_path.stem.lower()
+    name = FINETUNED_SERVER_MODEL if exported.setup.adapter else exported.gguf_path.stem.lower()
     console.print(
         f"Next: cd {folder} && ollama create {name} -f Modelfile   (or: llama-server -m {exported.gguf_path})"
     )
