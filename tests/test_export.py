@@ -192,6 +192,17 @@ def test_ctrl_c_while_writing_leaves_no_half_file(
     assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]
 
 
+def test_a_set_up_without_adapter_exports_its_model_as_it_is(
+    workspace: Workspace, tmp_path: Path, tiny_model_dir: Path
+) -> None:
+    result = export(workspace, "as-is", out=tmp_path, outtype="f32")
+    assert result.gguf_path.name == "Testshop-as-is-F32.gguf"
+    model, tokenizer = load_gguf(result.gguf_path)
+    text = "Your order has been shipped."
+    base = AutoModelForCausalLM.from_pretrained(tiny_model_dir)
+    assert torch.equal(_logits(model, tokenizer, text), _logits(base, tokenizer, text))
+
+
 def test_no_adapter_says_to_fine_tune_first(tmp_path: Path, tiny_model_dir: Path) -> None:
     (tmp_path / "journey.toml").write_text(f'[model]\nbase = "{tiny_model_dir}"\n', encoding="utf-8")
     with pytest.raises(UserError, match=r"no adapter yet: run `journey finetune` first"):
