@@ -81,6 +81,7 @@ def test_the_file_states_llama_its_vocabulary_and_chat_template(exported) -> Non
     field = lambda key: reader.fields[key].contents()  # noqa: E731
     tokenizer = result.tokenizer
     assert field("general.architecture") == "llama" and field("general.name") == "Testshop finetuned"
+    assert field("general.base_model.0.name") == result.model.config.name_or_path.rsplit("/", 1)[-1]
     assert field("tokenizer.chat_template") == tokenizer.chat_template
     assert field("tokenizer.ggml.model") == "gpt2" and field("tokenizer.ggml.pre") == "gpt2"
     by_id = sorted(tokenizer.get_vocab().items(), key=lambda item: item[1])
@@ -136,6 +137,16 @@ def test_q8_0_quantises_the_matrices_and_still_loads(exported) -> None:
     text = "Standard shipping costs 4.85."
     merged, reloaded = _logits(result.model, result.tokenizer, text), _logits(model, tokenizer, text)
     assert torch.corrcoef(torch.stack([merged.flatten(), reloaded.flatten()]))[0, 1] > 0.99
+
+
+def test_llama_cpp_reads_the_file_with_its_chat_template_when_it_is_installed(exported) -> None:
+    pytest.importorskip("llama_cpp")
+    from journey.models.llamacpp import LlamaCppBackend
+
+    result = exported["f32"]
+    generation = LlamaCppBackend(result.gguf_path).generate(CHATS[:1], max_new_tokens=12)[0]
+    ids, _ = TransformersBackend(result.model, result.tokenizer).encode(CHATS[0], max_new_tokens=12)
+    assert generation.prompt_tokens == len(ids) and generation.completion_tokens > 0
 
 
 def test_the_modelfile_points_at_the_file_and_speaks_its_template(exported) -> None:

@@ -42,7 +42,7 @@ class Export:
     def summary(self) -> str:
         size = self.gguf_path.stat().st_size / 2**20
         return (
-            f"Exported {self.setup.name} to {self.gguf_path} ({size:,.0f} MiB, {self.outtype}) "
+            f"Exported {self.setup.name} to {self.gguf_path} ({size:,.1f} MiB, {self.outtype}) "
             f"and {self.modelfile_path} in {self.seconds:.1f} s."
         )
 

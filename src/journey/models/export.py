@@ -105,7 +105,7 @@ def _metadata(model: PreTrainedModel, name: str, finetune: str | None, source: S
     """general.*: this model's name, and the base model's as the model it was fine-tuned from."""
     general = source.general
     parameters = sum(p.numel() for p in model.parameters())
-    base_name = general.get("general.name") or model.config.name_or_path or None
+    base_name = general.get("general.name") or _model_name(model.config.name_or_path)
     return gguf.Metadata(
         name=name,
         finetune=finetune,
@@ -115,6 +115,11 @@ def _metadata(model: PreTrainedModel, name: str, finetune: str | None, source: S
         languages=general.get("general.languages"),
         base_models=[{"name": base_name, "organization": general.get("general.organization")}] if base_name else None,
     )
+
+
+def _model_name(name_or_path: str) -> str | None:
+    """A hub id as it is; a local folder by its name only (the file should not carry this machine's paths)."""
+    return Path(name_or_path).name if name_or_path and Path(name_or_path).exists() else name_or_path or None
 
 
 def _hyperparameters(writer: gguf.GGUFWriter, config, file_type: gguf.LlamaFileType) -> None:
