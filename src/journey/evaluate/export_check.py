@@ -59,7 +59,7 @@ def check_export(workspace: Workspace, exported: Export, *, questions: int) -> T
     table.notes += [
         f"{len(items)} questions of {workspace.eval_path}, answered greedily through the {exported.setup.name} "
         f"set-up's pipeline; the file holds {exported.outtype} weights.",
-        f"Largest logit difference between the merged model and the file on the first question's prompt: {gap:.3g}.",
+        f"Largest logit difference between the merged model and the file, first question asked alone: {gap:.3g}.",
     ]
     return table
 
