@@ -214,6 +214,17 @@ def test_a_set_up_without_adapter_exports_its_model_as_it_is(
     assert torch.equal(_logits(model, tokenizer, text), _logits(base, tokenizer, text))
 
 
+def test_a_model_the_writer_does_not_handle_is_one_sentence_and_no_file(exported, tmp_path: Path) -> None:
+    from transformers import GPT2Config, GPT2LMHeadModel
+
+    from journey.models.export import write_gguf
+
+    model = GPT2LMHeadModel(GPT2Config(n_layer=1, n_embd=8, n_head=2, vocab_size=400))
+    with pytest.raises(UserError, match="journey exports Llama-architecture models to GGUF; this one is 'gpt2'"):
+        write_gguf(model, exported["f16"].tokenizer, tmp_path / "x.gguf", name="x")
+    assert not list(tmp_path.iterdir())
+
+
 def test_no_adapter_says_to_fine_tune_first(tmp_path: Path, tiny_model_dir: Path) -> None:
     (tmp_path / "journey.toml").write_text(f'[model]\nbase = "{tiny_model_dir}"\n', encoding="utf-8")
     with pytest.raises(UserError, match=r"no adapter yet: run `journey finetune` first"):

@@ -94,11 +94,11 @@ def check_exportable(model: PreTrainedModel, tokenizer: PreTrainedTokenizerBase)
     if config.model_type != "llama":
         raise UserError(f"journey exports Llama-architecture models to GGUF; this one is '{config.model_type}'.")
     rope = getattr(config, "rope_parameters", None) or getattr(config, "rope_scaling", None) or {}
-    if rope.get("rope_type", rope.get("type", "default")) != "default":
-        raise UserError(f"journey does not export a model with '{rope.get('rope_type')}' RoPE scaling to GGUF yet.")
+    if (scaling := rope.get("rope_type", rope.get("type", "default"))) != "default":
+        raise UserError(f"journey does not export a model with '{scaling}' RoPE scaling to GGUF yet.")
     backend = json.loads(tokenizer.backend_tokenizer.to_str()) if tokenizer.is_fast else {}
     if backend.get("model", {}).get("type") != "BPE" or (backend.get("decoder") or {}).get("type") != "ByteLevel":
-        raise UserError("journey exports byte-level BPE tokenizers (SmolLM2, Llama 3, its own) to GGUF; not this one.")
+        raise UserError("journey exports byte-level BPE tokenizers (SmolLM2's, its own) to GGUF; not this one.")
 
 
 def _metadata(model: PreTrainedModel, name: str, finetune: str | None, source: SourceInfo) -> gguf.Metadata:
