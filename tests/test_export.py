@@ -18,7 +18,7 @@ from journey.errors import UserError
 from journey.evaluate.export_check import Answered, parity_table
 from journey.finetune.export import export
 from journey.models import TransformersBackend
-from journey.models.export import CHATML_OLLAMA, is_chatml
+from journey.models.export import CHATML_OLLAMA, MODELFILE_HEADER, is_chatml
 from journey.models.loading import load_gguf
 from journey.workspace import Workspace
 
@@ -153,7 +153,7 @@ def test_the_modelfile_points_at_the_file_and_speaks_its_template(exported) -> N
     result = exported["f16"]
     text = result.modelfile_path.read_text(encoding="utf-8")
     assert result.modelfile_path.parent == result.gguf_path.parent
-    assert text.startswith(f"FROM ./{result.gguf_path.name}\n")
+    assert text.startswith(f"{MODELFILE_HEADER}\nFROM ./{result.gguf_path.name}\n")
     assert f'TEMPLATE """{CHATML_OLLAMA}"""' in text
     assert 'PARAMETER stop "<|im_end|>"' in text and "PARAMETER temperature 0" in text
     assert 'SYSTEM """You are the customer-support assistant of Testshop.' in text
@@ -183,7 +183,20 @@ def test_an_existing_export_is_replaced_only_with_force_and_nothing_else_is_touc
         export(workspace, out=tmp_path, outtype="f32")
     again = export(workspace, out=tmp_path, outtype="f32", force=True)
     assert again.gguf_path == first.gguf_path and (tmp_path / "notes.txt").read_text(encoding="utf-8") == "mine"
-    assert sorted(p.name for p in tmp_path.iterdir()) == sorted([first.gguf_path.name, "Modelfile", "notes.txt"])
+    other = export(workspace, out=tmp_path, outtype="f16")  # another weight type beside it: its own Modelfile now
+    assert f"FROM ./{other.gguf_path.name}" in other.modelfile_path.read_text(encoding="utf-8")
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(
+        [first.gguf_path.name, other.gguf_path.name, "Modelfile", "notes.txt"]
+    )
+
+
+def test_a_modelfile_journey_did_not_write_is_replaced_only_with_force(workspace: Workspace, tmp_path: Path) -> None:
+    (tmp_path / "Modelfile").write_text("FROM llama3\n", encoding="utf-8")
+    with pytest.raises(UserError, match="Modelfile was not written by journey: pass --force to replace it"):
+        export(workspace, out=tmp_path, outtype="f32")
+    assert not list(tmp_path.glob("*.gguf"))  # refused before anything was written
+    export(workspace, out=tmp_path, outtype="f32", force=True)
+    assert (tmp_path / "Modelfile").read_text(encoding="utf-8").startswith(MODELFILE_HEADER)
 
 
 def test_ctrl_c_while_writing_leaves_no_half_file(

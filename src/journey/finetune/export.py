@@ -64,16 +64,21 @@ def export(
     outtype: OutType = "f16",
     force: bool = False,
 ) -> Export:
-    """Write `setup`'s model as GGUF with a Modelfile beside it; existing files are replaced only with `force`."""
+    """Write `setup`'s model as GGUF with a Modelfile beside it (pointing at the latest export in that folder).
+
+    An existing GGUF file, or a Modelfile journey did not write, is replaced only with `force`.
+    """
     spec = resolve_setup(workspace, setup)  # no adapter yet: one sentence naming `journey finetune`
     gguf_path, modelfile_path = export_paths(workspace, setup, out, outtype)
     if gguf_path.parent.exists() and not gguf_path.parent.is_dir():
         raise UserError(f"{gguf_path.parent} is a file, not a folder: choose a folder for --out.")
-    for target in (gguf_path, modelfile_path):
-        if target.exists() and not force:
-            raise UserError(f"{target} already exists: pass --force to replace it.")
+    from journey.models.export import MODELFILE_HEADER, modelfile, write_gguf
+
+    if gguf_path.exists() and not force:
+        raise UserError(f"{gguf_path} already exists: pass --force to replace it.")
+    if modelfile_path.exists() and not force and not _starts_with(modelfile_path, MODELFILE_HEADER):
+        raise UserError(f"{modelfile_path} was not written by journey: pass --force to replace it.")
     from journey.finetune.merge import merged_model  # torch and transformers: only once every check passed
-    from journey.models.export import modelfile, write_gguf
 
     start = time.perf_counter()
     model, tokenizer = merged_model(spec.base, spec.adapter)
@@ -93,6 +98,11 @@ def _source(workspace: Workspace, spec: SetupSpec):
     if spec.base != base or base not in EMBEDDED:
         return None
     return SourceInfo.from_gguf(embedded_gguf_path(EMBEDDED[base]))
+
+
+def _starts_with(path: Path, header: str) -> bool:
+    with path.open(encoding="utf-8", errors="replace") as handle:
+        return handle.readline().rstrip("\n") == header
 
 
 def _slug(text: str) -> str:

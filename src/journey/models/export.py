@@ -22,7 +22,6 @@ import gguf
 import numpy as np
 
 from journey.errors import UserError
-from journey.models.loading import token_id_list
 
 if TYPE_CHECKING:
     from transformers import PreTrainedModel, PreTrainedTokenizerBase
@@ -40,6 +39,7 @@ OUTTYPES: dict[str, tuple[gguf.GGMLQuantizationType, gguf.LlamaFileType]] = {
 CHATML_OLLAMA = (
     "{{- range .Messages }}<|im_start|>{{ .Role }}\n{{ .Content }}<|im_end|>\n{{ end }}<|im_start|>assistant\n"
 )
+MODELFILE_HEADER = "# Ollama Modelfile written by `journey export`"  # how a rerun knows the file is its own
 _TEMPLATE_PROBE = [  # a conversation both templates must render alike
     {"role": "system", "content": "S"},
     {"role": "user", "content": "Q1"},
@@ -242,8 +242,10 @@ def modelfile(model: PreTrainedModel, tokenizer: PreTrainedTokenizerBase, gguf_n
     TEMPLATE is written when the tokenizer's chat template renders as ChatML (checked on a conversation);
     for another template Ollama reads `tokenizer.chat_template` from the file itself.
     """
+    from journey.models.loading import token_id_list  # torch and transformers: not for the checks before a load
+
     stops = [tokenizer.convert_ids_to_tokens(i) for i in token_id_list(model.generation_config.eos_token_id)]
-    lines = [f"FROM ./{gguf_name}", ""]
+    lines = [MODELFILE_HEADER, f"FROM ./{gguf_name}", ""]
     if is_chatml(tokenizer):
         lines += [f'TEMPLATE """{CHATML_OLLAMA}"""', ""]
     else:
