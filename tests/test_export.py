@@ -250,6 +250,11 @@ def test_the_parity_table_counts_same_answers_and_the_paired_test() -> None:
     table = parity_table([merged, copy])
     assert table.rows[1][0] == "file" and table.rows[1][2] == "75%"
     assert table.rows[1][3:] == ["1", "1", "1"]  # gained 1, lost 1: no evidence either way
+    assert "file: 3 of 4 answers identical; correctness within the noise (p = 1)." in table.notes
+    broken = Answered("broken", ["x"] * 4, [False] * 4)
+    many = Answered("merged", ["a"] * 8, [True] * 8)
+    assert "NOT within the noise (p = 0.0078)" in parity_table([many, Answered("b", ["x"] * 8, [False] * 8)]).notes[0]
+    assert parity_table([merged, broken]).rows[1][3:5] == ["0", "2"]
 
 
 def test_the_verb_exports_checks_parity_and_refuses_to_overwrite(

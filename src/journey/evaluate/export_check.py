@@ -91,6 +91,8 @@ def parity_table(results: list[Answered]) -> TextTable:
         table.rows.append(
             [other.name, pct_interval(sum(other.correct) / n, n), pct(same / n), str(gained), str(lost), f"{p:.2g}"]
         )
+        verdict = "within the noise" if p >= 0.05 else "NOT within the noise"
+        table.notes.append(f"{other.name}: {same} of {n} answers identical; correctness {verdict} (p = {p:.2g}).")
     table.notes.append(
         "gained / lost: questions the file got right and the merged model wrong, and the other way round; "
         "p ≥ 0.05: the difference in correctness is within the noise of this many questions."
