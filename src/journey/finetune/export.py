@@ -22,7 +22,7 @@ from journey.workspace import Workspace
 if TYPE_CHECKING:
     from transformers import PreTrainedModel, PreTrainedTokenizerBase
 
-    from journey.models.export import OutType
+    from journey.models.export import OutType, SourceInfo
 
 MODELFILE = "Modelfile"
 
@@ -89,7 +89,7 @@ def export(
     return Export(spec, gguf_path, modelfile_path, outtype, model, tokenizer, time.perf_counter() - start)
 
 
-def _source(workspace: Workspace, spec: SetupSpec):
+def _source(workspace: Workspace, spec: SetupSpec) -> SourceInfo | None:
     """The embedded base's GGUF metadata when the set-up's model grew from it (not a model trained from scratch)."""
     from journey.models.export import SourceInfo
     from journey.models.loading import EMBEDDED, embedded_gguf_path
