@@ -626,6 +626,51 @@ def merge(
     console.print(f"Merged model written to [bold]{folder}[/] (loads with AutoModelForCausalLM.from_pretrained).")
 
 
+@app.command()
+def export(
+    setup: SetupOption = "finetuned",
+    out: Annotated[
+        Path | None, typer.Option(help="Folder for the GGUF file and its Modelfile (default: .journey/exports/SETUP).")
+    ] = None,
+    file_format: Annotated[
+        Literal["gguf"], typer.Option("--format", help="File format (llama.cpp, Ollama, LM Studio).")
+    ] = "gguf",
+    outtype: Annotated[
+        Literal["f16", "f32", "q8_0"],
+        typer.Option(help="Weights: f16, f32 (exact) or q8_0 (about half of f16's size)."),
+    ] = "f16",
+    force: Annotated[bool, typer.Option("--force", help="Replace an existing export.")] = False,
+    check: Annotated[
+        bool,
+        typer.Option("--check/--no-check", help="Answer eval questions with the merged model and the file; compare."),
+    ] = True,
+    questions: Annotated[int, typer.Option(help="Eval questions the check answers.", min=1)] = 20,
+    workspace: WorkspaceOption = None,
+) -> None:
+    """Export a set-up's model (LoRA merged in) as a GGUF file with an Ollama Modelfile; check it answers alike."""
+    ws = _workspace(workspace)
+    if check and not ws.eval_path.is_file():  # said before the model loads
+        raise UserError(
+            f"The check answers the questions of {ws.eval_path}, which does not exist; add it or pass --no-check."
+        )
+    from journey.finetune.export import export as run_export
+
+    exported = run_export(ws, setup, out=out, outtype=outtype, force=force)
+    console.print(exported.summary(), highlight=False)
+    if check:
+        from journey.evaluate.export_check import check_export
+        from journey.evaluate.tables import to_rich
+
+        console.print(to_rich(check_export(ws, exported, questions=questions)))
+    from journey.models import FINETUNED_SERVER_MODEL  # the name journey's openai backend asks for a fine-tune by
+
+    folder = exported.gguf_path.parent
+    name = FINETUNED_SERVER_MODEL if exported.setup.adapter else exported.gguf_path.stem.lower()
+    console.print(
+        f"Next: cd {folder} && ollama create {name} -f Modelfile   (or: llama-server -m {exported.gguf_path})"
+    )
+
+
 def main() -> None:
     """Entry point: user mistakes become one clear message and a non-zero exit, never a traceback.
 

@@ -85,8 +85,17 @@ def _converted_embedded(name: str) -> Path:
         return target  # (caches written with the GGUF marker in their config are converted again)
     gguf = embedded_gguf_path(EMBEDDED[name])
     log.info("Converting %s from GGUF once (about 20 s); cached at %s", name, target)
-    tokenizer = AutoTokenizer.from_pretrained(str(gguf.parent), gguf_file=gguf.name)
-    model = AutoModelForCausalLM.from_pretrained(str(gguf.parent), gguf_file=gguf.name, dtype=torch.float32)
+    model, tokenizer = load_gguf(gguf)
+    with atomic_directory(target) as tmp:
+        model.save_pretrained(tmp)
+        tokenizer.save_pretrained(tmp)
+    return target
+
+
+def load_gguf(path: Path, *, dtype: torch.dtype = torch.float32) -> tuple[PreTrainedModel, PreTrainedTokenizerBase]:
+    """A GGUF file as a float transformers model (transformers' `gguf_file=` loader) and its tokenizer, in eval mode."""
+    tokenizer = AutoTokenizer.from_pretrained(str(path.parent), gguf_file=path.name)
+    model = AutoModelForCausalLM.from_pretrained(str(path.parent), gguf_file=path.name, dtype=dtype)
     # transformers marks GGUF-loaded models as quantized and refuses to save them;
     # the weights are already de-quantised floats, so dropping the marker is safe — from the
     # config too, or every model loaded from the cache is marked again and cannot be saved
@@ -94,10 +103,8 @@ def _converted_embedded(name: str) -> Path:
     model.hf_quantizer = None
     del model.config.quantization_config
     _align_generation_config(model, tokenizer)
-    with atomic_directory(target) as tmp:
-        model.save_pretrained(tmp)
-        tokenizer.save_pretrained(tmp)
-    return target
+    model.eval()
+    return model, tokenizer
 
 
 def _align_generation_config(model: PreTrainedModel, tokenizer: PreTrainedTokenizerBase) -> None:
