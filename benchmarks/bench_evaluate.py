@@ -14,13 +14,11 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
-import tempfile
-from pathlib import Path
 
 import torch
+from demo_bench import warm_demo
 from rich.console import Console
 
-from journey.demo import create_demo_workspace
 from journey.evaluate.runner import evaluate
 from journey.workspace import Workspace
 
@@ -37,19 +35,9 @@ def main() -> None:
     parser.add_argument("--setups", default="as-is", help="comma-separated; augmented set-ups build the index first")
     parser.add_argument("--threads", type=int, default=None, help="torch threads (default: torch's choice)")
     args = parser.parse_args()
-    if args.threads:
-        torch.set_num_threads(args.threads)
     setups = args.setups.split(",")
     console = Console(stderr=True)
-    with tempfile.TemporaryDirectory() as tmp:
-        root = Path(tmp) / "demo"
-        create_demo_workspace(root)
-        workspace = Workspace.load(root)
-        if any(s.endswith("augmented") for s in setups):
-            from journey.knowledge import build_index
-
-            build_index(workspace, progress=False)
-        evaluate(workspace, setups, console=console, limit=1, run_id="warm-up")  # model conversion, caches
+    with warm_demo(setups, args.threads, console) as workspace:
         batch_size = args.batch_size or workspace.settings.model.batch_size
         rates = {}
         for label, size in (("one-by-one", 1), ("batched", batch_size)):

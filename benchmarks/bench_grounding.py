@@ -17,13 +17,11 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
-import tempfile
-from pathlib import Path
 
 import torch
+from demo_bench import warm_demo
 from rich.console import Console
 
-from journey.demo import create_demo_workspace
 from journey.evaluate.results import Results
 from journey.evaluate.runner import evaluate
 from journey.facts import checkable_facts
@@ -59,19 +57,9 @@ def main() -> None:
     parser.add_argument("--setups", default="augmented", help="comma-separated set-ups of the base model")
     parser.add_argument("--threads", type=int, default=None, help="torch threads (default: torch's choice)")
     args = parser.parse_args()
-    if args.threads:
-        torch.set_num_threads(args.threads)
     setups = args.setups.split(",")
     console = Console(stderr=True)
-    with tempfile.TemporaryDirectory() as tmp:
-        root = Path(tmp) / "demo"
-        create_demo_workspace(root)
-        workspace = Workspace.load(root)
-        if any(s.endswith("augmented") for s in setups):
-            from journey.knowledge import build_index
-
-            build_index(workspace, progress=False)
-        evaluate(workspace, setups, console=console, limit=1, run_id="warm-up")  # model conversion, caches
+    with warm_demo(setups, args.threads, console) as workspace:
         step = workspace.settings.model.batch_size
         for limit in [*range(step, args.questions, step), args.questions]:  # interleaved, a batch at a time
             results = {
