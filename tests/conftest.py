@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -64,3 +65,13 @@ keywords = ["lawyer", "legal action"]
         encoding="utf-8",
     )
     return tmp_path
+
+
+@pytest.fixture(scope="module")
+def one_torch_thread() -> Iterator[None]:
+    """For a test module of the tiny model: its matmuls are too small to share out, so one thread is many
+    times faster on a busy machine."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)

@@ -22,6 +22,8 @@ from journey.models.export import CHATML_OLLAMA, MODELFILE_HEADER, is_chatml
 from journey.models.loading import load_gguf
 from journey.workspace import Workspace
 
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
+
 QUESTIONS = [
     ("q1", "How long do I have to return it?", ["41 days"]),
     ("q2", "What does shipping cost?", ["4.85"]),
@@ -31,15 +33,6 @@ CHATS = [
     [{"role": "system", "content": "You help Testshop's customers."}, {"role": "user", "content": q}]
     for _, q, _ in QUESTIONS
 ]
-
-
-@pytest.fixture(scope="module", autouse=True)
-def one_thread():
-    """The tiny model's matmuls are too small to share out; one thread is faster on a busy machine."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
 
 
 @pytest.fixture(scope="module")

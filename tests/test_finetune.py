@@ -24,6 +24,8 @@ from journey.models import load_backend
 from journey.records import stage_records
 from journey.workspace import Workspace
 
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
+
 PAIRS = [
     ("How long do I have to return it?", "Returns are accepted within 41 days of delivery."),
     ("What does shipping cost?", "Standard shipping costs 4.85 and takes three working days."),
@@ -62,15 +64,6 @@ bf16 = {str(bf16).lower()}
     (root / "data").mkdir(exist_ok=True)
     (root / "data" / "tickets.jsonl").write_text("\n".join(lines) + "\n", encoding="utf-8")
     return Workspace.load(root)
-
-
-@pytest.fixture(scope="module", autouse=True)
-def one_thread():
-    """The tiny model's matmuls are too small to share out; one thread is many times faster on a busy machine."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
 
 
 @pytest.fixture(scope="module")

@@ -11,9 +11,9 @@ from __future__ import annotations
 import base64
 import time
 from dataclasses import dataclass
-from pathlib import Path
 
 from journey.errors import UserError
+from journey.evaluate.report import WrittenReport
 from journey.evaluate.runs import evaluation_runs
 from journey.evaluate.tables import TextTable, md_escape, pct, seconds, to_markdown
 from journey.io import atomic_write_text
@@ -42,18 +42,12 @@ class Predictions:
     note: str
 
 
-@dataclass
-class LiveReport:
+@dataclass(kw_only=True)
+class LiveReport(WrittenReport):
+    """The live report: served traffic's KPIs beside the simulation's predictions."""
+
     traffic: LiveTraffic
     predictions: Predictions
-    tables: dict[str, TextTable]
-    figures: dict[str, bytes]
-    html_path: Path
-    markdown_path: Path
-
-    @property
-    def journey(self) -> TextTable:
-        return self.tables["journey"]
 
 
 def load_predictions(workspace: Workspace) -> Predictions:
@@ -203,7 +197,14 @@ def build_live_report(workspace: Workspace, traffic: LiveTraffic) -> LiveReport:
         "Hand-overs by reason": live_plots.handover_reasons(traffic),
     }
     folder = workspace.reports_dir / LIVE_FOLDER
-    return LiveReport(traffic, predictions, tables, figures, folder / "report.html", folder / "report.md")
+    return LiveReport(
+        traffic=traffic,
+        predictions=predictions,
+        tables=tables,
+        figures=figures,
+        html_path=folder / "report.html",
+        markdown_path=folder / "report.md",
+    )
 
 
 def write_live_report(workspace: Workspace, traffic: LiveTraffic) -> LiveReport:

@@ -26,11 +26,10 @@ if TYPE_CHECKING:
     from journey.evaluate.results import Results
 
 
-@dataclass
-class Report:
-    """The report's parts, before rendering."""
+@dataclass(kw_only=True)
+class WrittenReport:
+    """A report's tables and plots, and where its HTML and Markdown were written."""
 
-    results: Results
     tables: dict[str, TextTable]
     figures: dict[str, bytes]
     html_path: Path
@@ -39,6 +38,13 @@ class Report:
     @property
     def journey(self) -> TextTable:
         return self.tables["journey"]
+
+
+@dataclass(kw_only=True)
+class Report(WrittenReport):
+    """An evaluation run's report."""
+
+    results: Results
 
 
 def cost_tables(workspace: Workspace, run_id: str | None = None) -> dict[str, TextTable]:
@@ -91,7 +97,13 @@ def build_report(workspace: Workspace, run: Run) -> Report:
         "Cost": plots.costs(workspace, costs, stages),
     }
     folder = workspace.reports_dir / run.id
-    return Report(results, tables, figures, folder / "report.html", folder / "report.md")
+    return Report(
+        results=results,
+        tables=tables,
+        figures=figures,
+        html_path=folder / "report.html",
+        markdown_path=folder / "report.md",
+    )
 
 
 def write_report(workspace: Workspace, run: Run) -> Report:
