@@ -41,10 +41,13 @@ POLL_S = 0.25
 class ReplayReport:
     """What the replay did, by outcome, and how long customers waited for a first reply."""
 
-    conversations: int = 0
     outcomes: Counter[str] = field(default_factory=Counter)
     first_reply_s: list[float] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
+
+    @property
+    def conversations(self) -> int:
+        return sum(self.outcomes.values())
 
 
 @dataclass(frozen=True)
@@ -93,7 +96,6 @@ async def run_replay(
                     outcome = "error"
                     report.errors.append(f"{item.id}: {type(exc).__name__}: {exc}")
                 report.outcomes[outcome] += 1
-                report.conversations += 1
                 if on_done:
                     on_done()
 
