@@ -8,7 +8,13 @@ the server, the store, the HTTP API and the replay's clients are the real ones.
 from __future__ import annotations
 
 import asyncio
+import json
+import os
 import re
+import signal
+import subprocess
+import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -88,3 +94,46 @@ def test_no_server_is_one_clear_sentence(tmp_path: Path) -> None:
     plan = ReplayPlan("http://127.0.0.1:9", AGENT_KEY, conversations=1)
     with pytest.raises(UserError, match=r"No journey server answers at http://127\.0\.0\.1:9"):
         asyncio.run(run_replay(plan, ITEMS))
+
+
+class SlowKnowingModel(KnowingModel):
+    """The same answers, each after a pause: a replay that takes long enough to be stopped halfway."""
+
+    def generate(self, conversations: list, *, max_new_tokens: int) -> list[Generation]:
+        time.sleep(0.2)
+        return super().generate(conversations, max_new_tokens=max_new_tokens)
+
+    def stream(self, messages: list, *, max_new_tokens: int) -> Iterator[str]:
+        time.sleep(0.2)
+        yield from super().stream(messages, max_new_tokens=max_new_tokens)
+
+
+def test_a_replay_stopped_by_sigterm_has_printed_progress_and_says_what_it_did(
+    tmp_path: Path, tiny_model_dir: Path
+) -> None:
+    """`timeout` or a supervisor stops a replay with SIGTERM: the lines it printed so far and a last summary
+    remain (a progress bar alone would leave nothing in a log)."""
+    root = make_workspace(tmp_path, tiny_model_dir, rate_limit_per_minute=10_000)
+    questions = tmp_path / "questions.jsonl"
+    questions.write_text(json.dumps({"id": "q1", "question": ITEMS[0].question, "facts": ["41 days"]}) + "\n")
+
+    def slow(workspace: Workspace) -> Assistant:
+        return Assistant(workspace.settings, SlowKnowingModel(), setup="augmented", knowledge=FixedKnowledge())
+
+    with running(root, slow) as server:
+        command = [sys.executable, "-m", "journey", "replay", "--url", server.url, "--conversations", "50"]
+        command += ["--concurrency", "1", "--questions", str(questions), "-w", str(root)]
+        env = os.environ | {"JOURNEY_AGENT_KEY": AGENT_KEY, "PYTHONPATH": os.pathsep.join(sys.path)}
+        replay = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env)
+        lines = []
+        while not any(line.startswith("replay: ") for line in lines):
+            line = replay.stdout.readline()
+            assert line, "".join(lines)  # ended before its first progress line
+            lines.append(line)
+        replay.send_signal(signal.SIGTERM)
+        rest, _ = replay.communicate(timeout=60)
+    output = "".join(lines) + rest
+    assert "replay: 5 conversations: bot-resolved 5; first reply p50" in output  # every tenth of the 50
+    stopped = re.search(r"Replay stopped after (\d+) conversations: bot-resolved (\d+)", output)
+    assert stopped and int(stopped[1]) >= 5 and stopped[1] == stopped[2], output
+    assert "Traceback" not in output

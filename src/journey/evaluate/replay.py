@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import asyncio
 import random
+import statistics
 import time
 from collections import Counter
 from collections.abc import Awaitable, Callable
@@ -49,6 +50,13 @@ class ReplayReport:
     def conversations(self) -> int:
         return sum(self.outcomes.values())
 
+    def summary(self) -> str:
+        """The outcomes so far and the median wait for a first reply, in one line."""
+        outcomes = ", ".join(f"{name} {count}" for name, count in self.outcomes.most_common()) or "none yet"
+        wait = f"; first reply p50 {statistics.median(self.first_reply_s):.1f} s" if self.first_reply_s else ""
+        errors = f"; {len(self.errors)} errors" if self.errors else ""
+        return f"{self.conversations} conversations: {outcomes}{wait}{errors}"
+
 
 @dataclass(frozen=True)
 class ReplayPlan:
@@ -74,12 +82,18 @@ def draw(distribution: dict[int, float], rng: random.Random) -> int:
 
 
 async def run_replay(
-    plan: ReplayPlan, items: list[EvalItem], on_done: Callable[[], None] | None = None
+    plan: ReplayPlan,
+    items: list[EvalItem],
+    on_done: Callable[[ReplayReport], None] | None = None,
+    report: ReplayReport | None = None,
 ) -> ReplayReport:
-    """Run `plan.conversations` simulated conversations (cycling through `items`) against the server."""
+    """Run `plan.conversations` simulated conversations (cycling through `items`) against the server.
+
+    `report` (a new one if not given) is filled as conversations end, so a caller holding it keeps what was
+    done if the replay is stopped; `on_done` is called with it after each."""
     if not items:
         raise UserError("The eval set has no questions to replay.")
-    report = ReplayReport()
+    report = report if report is not None else ReplayReport()
     rng = random.Random(plan.seed)
     slots = asyncio.Semaphore(plan.concurrency)
     async with httpx.AsyncClient(base_url=plan.url.rstrip("/"), timeout=30.0) as client:
@@ -97,7 +111,7 @@ async def run_replay(
                     report.errors.append(f"{item.id}: {type(exc).__name__}: {exc}")
                 report.outcomes[outcome] += 1
                 if on_done:
-                    on_done()
+                    on_done(report)
 
         try:
             await asyncio.gather(*(one(i) for i in range(plan.conversations)))
