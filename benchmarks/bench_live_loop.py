@@ -38,6 +38,7 @@ from pathlib import Path
 
 import httpx
 from rich.console import Console
+from scipy.stats import binomtest
 
 from journey.demo import create_demo_workspace
 from journey.demo.company import FIRST_NAMES, LAST_NAMES
@@ -51,6 +52,7 @@ from journey.training.preferences import harvest_paths
 from journey.workspace import Workspace
 
 REPLAY_QUESTIONS = "data/replay-questions.jsonl"
+WORD = re.compile(r"[a-z0-9]+")
 
 
 def journey(root: Path, *args: str, env: dict[str, str] | None = None) -> float:
@@ -120,15 +122,37 @@ def served_conversations(root: Path) -> int:
         return 0
 
 
-def paired(root: Path, run_id: str, console: Console) -> dict[str, int]:
-    """Print the run's journey table and its paired "did each step help?" table; how many answers changed."""
+def overlap(answer: str, reference: str) -> float:
+    """Share of the reference's distinct words that the answer has."""
+    ref = set(WORD.findall(reference.lower()))
+    return len(ref & set(WORD.findall(answer.lower()))) / max(1, len(ref))
+
+
+def paired(root: Path, run_id: str, console: Console) -> dict[str, float]:
+    """Print the run's journey table and its paired "did each step help?" table; how many answers changed, and
+    their share of the reference's words before and after (a finer signal than correct, not a substitute)."""
     workspace = Workspace.load(root)
     results = load_results(workspace, find_run(workspace, run_id))
     console.print(to_rich(journey_table(workspace, results)))
     console.print(to_rich(steps_table(results)))
-    before = {item.id: record.answer for item, record, _ in results.scored["finetuned"]}
+    before = {item.id: (item, record.answer) for item, record, _ in results.scored["finetuned"]}
     after = {item.id: record.answer for item, record, _ in results.scored["preference-tuned"]}
-    return {f"{run_id}_answers_changed": sum(before[i] != after.get(i) for i in before), f"{run_id}_n": len(before)}
+    shares = [(overlap(was, item.reference), overlap(after[i], item.reference)) for i, (item, was) in before.items()]
+    better, worse = sum(b > a for a, b in shares), sum(b < a for a, b in shares)
+    return {
+        f"{run_id}_answers_changed": sum(was != after[i] for i, (_, was) in before.items()),
+        f"{run_id}_n": len(before),
+        f"{run_id}_reference_words_before": sum(a for a, _ in shares) / len(shares),
+        f"{run_id}_reference_words_after": sum(b for _, b in shares) / len(shares),
+        f"{run_id}_closer": better,
+        f"{run_id}_further": worse,
+        f"{run_id}_sign_test_p": binomtest(better, better + worse).pvalue if better + worse else 1.0,
+    }
+
+
+def one_sided(labels: Path) -> bool:
+    """Whether every rated answer harvested has the same thumb (KTO needs both)."""
+    return len({json.loads(line)["label"] for line in labels.read_text(encoding="utf-8").splitlines()}) < 2
 
 
 def main() -> None:
@@ -162,13 +186,17 @@ def main() -> None:
     figures["pairs"] = len(paths.pairs.read_text(encoding="utf-8").splitlines())
     figures["kto_labels"] = len(paths.labels.read_text(encoding="utf-8").splitlines())
     both = ["--setups", "finetuned,preference-tuned", *limit]
-    for method, run_id in [("dpo", "loop"), *([("kto", "loop-kto")] if args.kto else [])]:
+    methods = [("dpo", "loop"), *([("kto", "loop-kto")] if args.kto else [])]
+    if args.kto and one_sided(paths.labels):
+        print("KTO skipped: every harvested rating has the same thumb, and KTO needs both kinds.")
+        methods = methods[:1]
+    for method, run_id in methods:
         figures[f"{method}_s"] = journey(
             root, "finetune", "--method", method, "--max-steps", str(args.dpo_steps), "--force"
         )
         figures[f"evaluate_{method}_s"] = journey(root, "evaluate", *both, "--run", run_id)
         figures |= paired(root, run_id, console)
-    print(json.dumps({name: round(value, 1) for name, value in figures.items()}))
+    print(json.dumps({name: round(float(value), 3) for name, value in figures.items()}))
 
 
 if __name__ == "__main__":
