@@ -309,3 +309,18 @@ def test_traffic_served_over_http_is_measured(backend: str, tmp_path: Path, tiny
         ("team", "legal", 1),  # a rule's hand-over names the rule as its team
     ]
     assert {h.day for h in traffic.handovers} == set(traffic.day_names)  # the day the conversation started
+
+
+def test_satisfaction_rising_with_the_wait_is_calibrated_flat_at_its_mean() -> None:
+    """Waits of 1, 3 and 3 min, satisfied after the two longer: the line rises (noise, with few waits); clamping
+    only its slope kept the intercept (-0.5, so 0) far under the observed 2/3; the measured loop was 10 points off."""
+    from journey.evaluate.calibrate import calibrate
+    from journey.workspace import SimulationSettings
+
+    rising = Regression(3, 7.0, 2.0, 6.0, 19.0)
+    assert rising.line()[1] > 0
+    kpis = Kpis(conversations=3, resolved_by_bot=Share(0, 3), handed_over=Share(3, 3), csat_agent=Share(2, 3),
+                resolution_human=Mean(3, 420.0, 3 * 140.0**2 + 3 * 100.0), satisfaction_by_wait=rising)  # fmt: skip
+    traffic = LiveTraffic(as_of=AS_OF, since=None, reopen_hours=24.0, days={("as-is", DAY0): kpis})
+    new = calibrate(SimulationSettings(), traffic).new
+    assert new.csat_loss_per_minute == 0.0 and new.csat_human_no_wait == pytest.approx(2 / 3)
