@@ -24,7 +24,7 @@ import pytest
 from journey.assistant import Assistant
 from journey.errors import UserError
 from journey.evaluate.evalset import EvalItem
-from journey.evaluate.replay import AGENT_CSAT, WRONG_COMMENT, ReplayPlan, bot_was_right, run_replay
+from journey.evaluate.replay import AGENT_CSAT, WRONG_COMMENT, ReplayPlan, _call, bot_was_right, run_replay
 from journey.models.backends import Generation
 from journey.workspace import Workspace
 from test_serve import AGENT, AGENT_KEY, SENSITIVE, FixedKnowledge, make_workspace, running
@@ -137,3 +137,25 @@ def test_a_replay_stopped_by_sigterm_has_printed_progress_and_says_what_it_did(
     stopped = re.search(r"Replay stopped after (\d+) conversations: bot-resolved (\d+)", output)
     assert stopped and int(stopped[1]) >= 5 and stopped[1] == stopped[2], output
     assert "Traceback" not in output
+
+
+def test_a_dropped_connection_is_retried_only_where_a_second_send_is_harmless() -> None:
+    """The server closing a reused keep-alive connection (httpx ReadError) costs a GET one retry, not the
+    conversation; a POST that is not idempotent is never sent twice."""
+    sent: list[str] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        sent.append(request.method)
+        if len(sent) % 2:  # every first try: the connection is gone
+            raise httpx.ReadError("connection closed", request=request)
+        return httpx.Response(200, json={"ok": True})
+
+    async def calls() -> None:
+        async with httpx.AsyncClient(base_url="http://replay.test", transport=httpx.MockTransport(handler)) as http:
+            assert (await _call(http.get, "/api/conversations/c")).json() == {"ok": True}
+            assert (await _call(http.post, "/messages", json={}, idempotent=True)).status_code == 200
+            with pytest.raises(httpx.ReadError):
+                await _call(http.post, "/api/conversations", json={})
+
+    asyncio.run(calls())
+    assert sent == ["GET", "GET", "POST", "POST", "POST"]
