@@ -3,7 +3,8 @@ loading every row into Python and computing them there, on SQLite and on Postgre
 
 The traffic (messages, hand-overs with claims and resolutions, reopenings, ratings, satisfaction
 scores) is generated with a fixed seed and bulk-inserted into a freshly migrated app database.
-Both computations must agree on every KPI of every (set-up, day) group, else the script exits 1.
+Both computations must agree on every KPI of every (set-up, day) group and on the hand-overs per (set-up, day,
+reason or team), else the script exits 1.
 PostgreSQL runs as a throwaway server (tests/postgres_server.py); without its binaries it is skipped.
 
 Run: .venv/bin/python benchmarks/bench_live_report.py [--conversations 100000] [--repeat 3]
@@ -19,7 +20,7 @@ import statistics
 import sys
 import tempfile
 import time
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Callable
 from dataclasses import fields
 from datetime import UTC, datetime, timedelta
@@ -30,7 +31,7 @@ from sqlalchemy import insert, select
 from sqlalchemy.engine import Engine
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
-from journey.serve.analytics import live_traffic
+from journey.serve.analytics import NO_TEAM, live_traffic
 from journey.serve.store import AnswerRating, Conversation, Handover, Message, Satisfaction, Store, as_utc
 from journey.traffic import Kpis, Mean, Regression, Share
 from postgres_server import NO_POSTGRES, postgres_binaries, postgres_server
@@ -132,8 +133,11 @@ def fill(url: str, rows: dict[str, list[dict]]) -> tuple[Store, float]:
     return store, time.perf_counter() - began
 
 
-def naive_traffic(engine: Engine, as_of: datetime, reopen_hours: float) -> dict[tuple[str, str], Kpis]:
-    """The baseline: load every row of the five tables into Python and compute the same KPIs there."""
+def naive_traffic(
+    engine: Engine, as_of: datetime, reopen_hours: float
+) -> tuple[dict[tuple[str, str], Kpis], Counter[tuple[str, str, str, str]]]:
+    """The baseline: load every row of the five tables into Python and compute the same KPIs there, and the
+    conversations handed over per (set-up, day, "reason" | "team", label)."""
     with engine.connect() as connection:
         conversations = connection.execute(select(Conversation.__table__)).all()
         messages = connection.execute(select(Message.__table__).order_by(Message.id)).all()
@@ -149,8 +153,12 @@ def naive_traffic(engine: Engine, as_of: datetime, reopen_hours: float) -> dict[
     rated_down = {row.conversation_id for row in ratings if row.value < 0}
     cutoff = as_of - timedelta(hours=reopen_hours)
     groups: dict[tuple[str, str], Kpis] = {}
+    handed_by: Counter[tuple[str, str, str, str]] = Counter()
     for conversation in conversations:
         key = (conversation.setup, as_utc(conversation.created_at).strftime("%Y-%m-%d"))
+        for by, labels in (("reason", {h.reason for h in handed[conversation.id]}),
+                           ("team", {h.team or NO_TEAM for h in handed[conversation.id]})):  # fmt: skip
+            handed_by.update((*key, by, label) for label in labels)
         kpis = _one(
             conversation,
             by_conversation[conversation.id],
@@ -161,7 +169,7 @@ def naive_traffic(engine: Engine, as_of: datetime, reopen_hours: float) -> dict[
             reopen_hours,
         )
         groups[key] = groups.get(key, Kpis()) + kpis
-    return groups
+    return groups, handed_by
 
 
 def _one(conversation, messages, handovers, rated_down, score, cutoff, reopen_hours) -> Kpis:
@@ -264,7 +272,9 @@ def bench(name: str, url: str, rows: dict[str, list[dict]], repeat: int) -> bool
         naive_s, naive_cpu, naive = timed(lambda: naive_traffic(store.engine, as_of, REOPEN_HOURS), 1)
     finally:
         store.close()
+    naive, naive_handed = naive
     same = set(traffic.days) == set(naive) and all(agree(traffic.days[key], naive[key]) for key in naive)
+    same &= Counter({(h.setup, h.day, h.by, h.label): h.conversations for h in traffic.handovers}) == naive_handed
     total = traffic.total()
     # The database server's own CPU time is not this process's: on PostgreSQL the CPU column counts the client only.
     print(

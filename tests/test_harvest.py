@@ -12,6 +12,7 @@ import pytest
 from tests.cli_runner import run_main
 
 from journey.errors import UserError
+from journey.models.messages import Transfer
 from journey.redact import Redactor, name_parts
 from journey.serve.harvest import harvest
 from journey.serve.store import Store
@@ -85,7 +86,7 @@ def test_harvest_writes_redacted_tickets_pairs_and_labels(tmp_path: Path) -> Non
         assert all(secret.lower() not in text.lower() for text in texts.values()), secret
 
     [ticket] = [json.loads(line) for line in texts[paths.conversations].splitlines()]
-    assert ticket["handover"] is True
+    assert "handover" not in ticket  # the bot's answer failed: the lesson is to answer as the agent did
     assert [m["role"] for m in ticket["messages"]] == ["user", "assistant"]  # the bot's turns are not the lesson
     customer, agent = (m["content"] for m in ticket["messages"])
     assert customer.startswith("Hi, I'm <NAME>. My card <CARD> was charged twice for LK-123456.")
@@ -94,6 +95,7 @@ def test_harvest_writes_redacted_tickets_pairs_and_labels(tmp_path: Path) -> Non
     tickets = read_tickets(paths.conversations, "system prompt")  # the tickets reader takes it as it is
     assert [m["role"] for m in tickets.tickets[0].messages] == ["system", "user", "assistant"]
     assert not tickets.skipped
+    assert tickets.tickets[0].handover is None
 
     [pair] = report.pairs
     assert pair["chosen"] == [{"role": "assistant", "content": agent}]
@@ -104,6 +106,29 @@ def test_harvest_writes_redacted_tickets_pairs_and_labels(tmp_path: Path) -> Non
     dpo, kto = read_preferences(ws, "dpo", "sys"), read_preferences(ws, "kto", "sys")
     assert dpo.rows[0]["prompt"][0] == {"role": "system", "content": "sys"} and not dpo.skipped
     assert len(kto.rows) == 2 and not kto.skipped
+
+
+def test_a_bots_own_handover_is_harvested_as_a_handover_not_as_the_agents_answer(tmp_path: Path) -> None:
+    """The legal rule handed over and an agent resolved it: the ticket teaches the hand-over (its message, the
+    team and reason as a transfer_to_human call), never the agent's reply as the text of a hand-over."""
+    ws = make_workspace(tmp_path)
+    store = store_of(ws)
+    c = store.create_conversation("Tom", "as-is").id
+    store.add_customer_message(c, "I will take legal action about order LK-1.", "m1")
+    store.add_bot_reply(c, DEFAULT_HANDOVER_MESSAGE, {"handed_over": True}, "rule:legal", team="legal")
+    store.claim(c, "Maria Lopes")
+    store.agent_reply(c, "Maria Lopes", "I have refunded order LK-1 in full.")
+    store.close_handover(c, "Maria Lopes", "resolved")
+    store.close()
+
+    harvest(ws)
+    [ticket] = [json.loads(line) for line in harvest_paths(ws).conversations.read_text(encoding="utf-8").splitlines()]
+    assert [m["role"] for m in ticket["messages"]] == ["user", "assistant"]
+    final = ticket["messages"][-1]
+    assert final["content"] == DEFAULT_HANDOVER_MESSAGE and "refunded" not in json.dumps(ticket)
+    [read] = read_tickets(harvest_paths(ws).conversations, "system prompt").tickets  # as journey finetune reads it
+    assert read.found_by == "tool call" and read.handover == Transfer("legal", "rule:legal")
+    assert read.messages[-1] == {"role": "assistant", "content": DEFAULT_HANDOVER_MESSAGE}
 
 
 def test_names_come_from_the_company_database(tmp_path: Path) -> None:

@@ -15,10 +15,11 @@ from alembic.config import Config
 from scipy.stats import binomtest
 
 from cli_runner import run_main
+from journey.evaluate.live import handover_days_table, handovers_table
 from journey.serve.analytics import live_traffic, open_database
 from journey.serve.store import MIGRATIONS, Store, connect
 from journey.traffic import Kpis, LiveTraffic, Mean, Regression, Share
-from live_traffic import AS_OF, START, known_traffic
+from live_traffic import AS_OF, START, Traffic, at, known_traffic
 from postgres_server import NO_POSTGRES, postgres_binaries, postgres_server
 from test_evaluate_report import workspace_with_run
 from test_serve import QUESTION, SENSITIVE, bot_replies, client, idle, inbox_action, make_workspace, running, say, start
@@ -78,20 +79,54 @@ def check_known_traffic(traffic: LiveTraffic) -> None:
     assert setups["augmented"].conversations == 6 and setups["augmented"].resolved_by_bot == Share(3, 6)
     assert setups["augmented"].csat == Share(3, 5)
     assert traffic.total().conversations == 10
-    counts = {(h.setup, h.by, h.label): h.conversations for h in traffic.handovers}
+    counts = {(h.setup, h.day, h.by, h.label): h.conversations for h in traffic.handovers}
     assert counts == {
-        ("augmented", "reason", "asked for a human"): 1,
-        ("augmented", "reason", "legal"): 1,
-        ("augmented", "team", "(none)"): 1,
-        ("augmented", "team", "legal"): 1,
-        ("as-is", "reason", "legal"): 1,
-        ("as-is", "team", "legal"): 1,
+        ("augmented", DAY0, "reason", "asked for a human"): 1,
+        ("augmented", DAY0, "reason", "legal"): 1,
+        ("augmented", DAY0, "team", "(none)"): 1,
+        ("augmented", DAY0, "team", "legal"): 1,
+        ("as-is", DAY0, "reason", "legal"): 1,
+        ("as-is", DAY0, "team", "legal"): 1,
     }
+
+
+def add_day1_handover(store: Store) -> None:
+    """One more augmented conversation on day 1, handed over by the legal rule to the legal team, then again
+    for the same reason after the agent handed it back (still one conversation for that reason)."""
+    t = Traffic(store)
+    k = t.conversation("augmented", at("11:00", day=1))
+    t.customer(k, at("11:00", day=1))
+    t.bot(k, at("11:00:10", day=1), handover="legal", team="legal")
+    t.claim(k, at("11:05", day=1))
+    t.close(k, at("11:10", day=1), outcome="handed_back")
+    t.customer(k, at("11:20", day=1))
+    t.bot(k, at("11:20:10", day=1), handover="legal", team="legal")
+
+
+def check_handovers_per_day(traffic: LiveTraffic) -> None:
+    """The hand-over rate by reason and by team per day, and the per-set-up totals as their sums."""
+    counts = {(h.setup, h.day, h.by, h.label): h.conversations for h in traffic.handovers}
+    assert counts[("augmented", DAY1, "reason", "legal")] == 1  # handed over twice, counted once
+    assert counts[("augmented", DAY1, "team", "legal")] == 1
+    assert counts[("augmented", DAY0, "reason", "legal")] == 1
+    assert traffic.handovers_by_setup()[("augmented", "reason", "legal")] == 2
+    assert traffic.handovers_by_setup()[("augmented", "team", "(none)")] == 1
+    rows = {(row[0], row[1], row[2], row[3]): row[4] for row in handover_days_table(traffic).rows}
+    assert rows[("augmented", DAY0, "reason", "legal")] == "20% (4–62%) of 5"
+    assert rows[("augmented", DAY1, "reason", "legal")] == "50% (9–91%) of 2"
+    totals = {(row[0], row[1], row[2]): row[3] for row in handovers_table(traffic).rows}
+    assert totals[("augmented", "reason", "legal")] == "29% (8–64%) of 7"
 
 
 def test_kpis_on_sqlite_match_the_hand_computation(sqlite_store: Store) -> None:
     known_traffic(sqlite_store)
     check_known_traffic(measured(sqlite_store))
+
+
+def test_handover_rate_by_reason_and_team_per_day_on_sqlite(sqlite_store: Store) -> None:
+    known_traffic(sqlite_store)
+    add_day1_handover(sqlite_store)
+    check_handovers_per_day(measured(sqlite_store))
 
 
 def test_since_keeps_conversations_started_on_or_after_it(sqlite_store: Store) -> None:
@@ -127,6 +162,8 @@ def test_kpis_on_postgresql_match_the_hand_computation() -> None:
             known_traffic(store)
             check_known_traffic(measured(store))
             assert measured(store, since=START + timedelta(days=1)).conversations == 3
+            add_day1_handover(store)
+            check_handovers_per_day(measured(store))
         finally:
             store.close()
 
@@ -170,7 +207,8 @@ def test_report_live_prints_the_table_and_writes_the_html(tmp_path: Path, monkey
     # augmented: 3 of 6 decided conversations resolved by the bot; the run predicts 50% (one question of two)
     assert "50% (19–81%) of 6" in output and "predicted 50%" in output
     page = (root / ".journey" / "reports" / "live" / "report.html").read_text(encoding="utf-8")
-    assert page.count("<img") == 3 and "Hand-overs by reason and by team" in page and "asked for a human" in page
+    assert page.count("<img") == 4 and "Hand-overs by reason and by team" in page and "asked for a human" in page
+    assert "Hand-over rate by reason and by team, per day (UTC)" in page
     assert "Shop &lt;b&gt;" in page  # the project's name is escaped like every other string
     assert (root / ".journey" / "reports" / "live" / "report.md").is_file()
 
@@ -270,3 +308,19 @@ def test_traffic_served_over_http_is_measured(backend: str, tmp_path: Path, tiny
         ("reason", "rule:legal", 1),
         ("team", "legal", 1),  # a rule's hand-over names the rule as its team
     ]
+    assert {h.day for h in traffic.handovers} == set(traffic.day_names)  # the day the conversation started
+
+
+def test_satisfaction_rising_with_the_wait_is_calibrated_flat_at_its_mean() -> None:
+    """Waits of 1, 3 and 3 min, satisfied after the two longer: the line rises (noise, with few waits); clamping
+    only its slope kept the intercept (-0.5, so 0) far under the observed 2/3; the measured loop was 10 points off."""
+    from journey.evaluate.calibrate import calibrate
+    from journey.workspace import SimulationSettings
+
+    rising = Regression(3, 7.0, 2.0, 6.0, 19.0)
+    assert rising.line()[1] > 0
+    kpis = Kpis(conversations=3, resolved_by_bot=Share(0, 3), handed_over=Share(3, 3), csat_agent=Share(2, 3),
+                resolution_human=Mean(3, 420.0, 3 * 140.0**2 + 3 * 100.0), satisfaction_by_wait=rising)  # fmt: skip
+    traffic = LiveTraffic(as_of=AS_OF, since=None, reopen_hours=24.0, days={("as-is", DAY0): kpis})
+    new = calibrate(SimulationSettings(), traffic).new
+    assert new.csat_loss_per_minute == 0.0 and new.csat_human_no_wait == pytest.approx(2 / 3)

@@ -8,7 +8,13 @@ the server, the store, the HTTP API and the replay's clients are the real ones.
 from __future__ import annotations
 
 import asyncio
+import json
+import os
 import re
+import signal
+import subprocess
+import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -18,7 +24,7 @@ import pytest
 from journey.assistant import Assistant
 from journey.errors import UserError
 from journey.evaluate.evalset import EvalItem
-from journey.evaluate.replay import AGENT_CSAT, WRONG_COMMENT, ReplayPlan, bot_was_right, run_replay
+from journey.evaluate.replay import AGENT_CSAT, WRONG_COMMENT, ReplayPlan, _call, bot_was_right, run_replay
 from journey.models.backends import Generation
 from journey.workspace import Workspace
 from test_serve import AGENT, AGENT_KEY, SENSITIVE, FixedKnowledge, make_workspace, running
@@ -88,3 +94,68 @@ def test_no_server_is_one_clear_sentence(tmp_path: Path) -> None:
     plan = ReplayPlan("http://127.0.0.1:9", AGENT_KEY, conversations=1)
     with pytest.raises(UserError, match=r"No journey server answers at http://127\.0\.0\.1:9"):
         asyncio.run(run_replay(plan, ITEMS))
+
+
+class SlowKnowingModel(KnowingModel):
+    """The same answers, each after a pause: a replay that takes long enough to be stopped halfway."""
+
+    def generate(self, conversations: list, *, max_new_tokens: int) -> list[Generation]:
+        time.sleep(0.2)
+        return super().generate(conversations, max_new_tokens=max_new_tokens)
+
+    def stream(self, messages: list, *, max_new_tokens: int) -> Iterator[str]:
+        time.sleep(0.2)
+        yield from super().stream(messages, max_new_tokens=max_new_tokens)
+
+
+def test_a_replay_stopped_by_sigterm_has_printed_progress_and_says_what_it_did(
+    tmp_path: Path, tiny_model_dir: Path
+) -> None:
+    """`timeout` or a supervisor stops a replay with SIGTERM: the lines it printed so far and a last summary
+    remain (a progress bar alone would leave nothing in a log)."""
+    root = make_workspace(tmp_path, tiny_model_dir, rate_limit_per_minute=10_000)
+    questions = tmp_path / "questions.jsonl"
+    questions.write_text(json.dumps({"id": "q1", "question": ITEMS[0].question, "facts": ["41 days"]}) + "\n")
+
+    def slow(workspace: Workspace) -> Assistant:
+        return Assistant(workspace.settings, SlowKnowingModel(), setup="augmented", knowledge=FixedKnowledge())
+
+    with running(root, slow) as server:
+        command = [sys.executable, "-m", "journey", "replay", "--url", server.url, "--conversations", "50"]
+        command += ["--concurrency", "1", "--questions", str(questions), "-w", str(root)]
+        env = os.environ | {"JOURNEY_AGENT_KEY": AGENT_KEY, "PYTHONPATH": os.pathsep.join(sys.path)}
+        replay = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env)
+        lines = []
+        while not any(line.startswith("replay: ") for line in lines):
+            line = replay.stdout.readline()
+            assert line, "".join(lines)  # ended before its first progress line
+            lines.append(line)
+        replay.send_signal(signal.SIGTERM)
+        rest, _ = replay.communicate(timeout=60)
+    output = "".join(lines) + rest
+    assert "replay: 5 conversations: bot-resolved 5; first reply p50" in output  # every tenth of the 50
+    stopped = re.search(r"Replay stopped after (\d+) conversations: bot-resolved (\d+)", output)
+    assert stopped and int(stopped[1]) >= 5 and stopped[1] == stopped[2], output
+    assert "Traceback" not in output
+
+
+def test_a_dropped_connection_is_retried_only_where_a_second_send_is_harmless() -> None:
+    """The server closing a reused keep-alive connection (httpx ReadError) costs a GET one retry, not the
+    conversation; a POST that is not idempotent is never sent twice."""
+    sent: list[str] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        sent.append(request.method)
+        if len(sent) % 2:  # every first try: the connection is gone
+            raise httpx.ReadError("connection closed", request=request)
+        return httpx.Response(200, json={"ok": True})
+
+    async def calls() -> None:
+        async with httpx.AsyncClient(base_url="http://replay.test", transport=httpx.MockTransport(handler)) as http:
+            assert (await _call(http.get, "/api/conversations/c")).json() == {"ok": True}
+            assert (await _call(http.post, "/messages", json={}, idempotent=True)).status_code == 200
+            with pytest.raises(httpx.ReadError):
+                await _call(http.post, "/api/conversations", json={})
+
+    asyncio.run(calls())
+    assert sent == ["GET", "GET", "POST", "POST", "POST"]

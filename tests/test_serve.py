@@ -566,6 +566,18 @@ def test_each_client_is_rate_limited(tmp_path: Path, tiny_model_dir: Path) -> No
         assert failures == [401, 401, 401, 429]  # guessing the agent key is limited too
 
 
+def test_feedback_has_its_own_allowance(tmp_path: Path, tiny_model_dir: Path) -> None:
+    root = make_workspace(tmp_path, tiny_model_dir, rate_limit_per_minute=2, feedback_rate_limit_per_minute=3)
+    with running(root) as server, client(server) as http:
+        conversation = start(http)
+        say(http, conversation, QUESTION)  # the second generating request: that allowance is spent
+        [reply] = bot_replies(http, conversation, 1)
+        assert http.post("/api/conversations", json={}).status_code == 429
+        rating = f"/api/conversations/{conversation}/messages/{reply['id']}/rating"
+        statuses = [http.put(rating, json={"value": value}).status_code for value in (1, -1, 1, -1)]
+        assert statuses == [200, 200, 200, 429]  # the customer can still rate, up to the feedback allowance
+
+
 def test_the_token_bucket_refills_over_time() -> None:
     now = [0.0]
     limiter = RateLimiter(2, clock=lambda: now[0])

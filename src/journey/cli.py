@@ -399,31 +399,53 @@ def replay(
     concurrency: Annotated[int, typer.Option(min=1, help="Customers at once.")] = 8,
     agent_delay: Annotated[float, typer.Option(min=0, help="Seconds an agent takes to claim a hand-over.")] = 0.5,
     seed: Annotated[int, typer.Option(help="Seed of the customers' ratings.")] = 0,
+    questions: Annotated[
+        Path | None,
+        typer.Option(help="The customers' questions, in the eval file's format (default: data/eval.jsonl)."),
+    ] = None,
     workspace: WorkspaceOption = None,
 ) -> None:
     """Drive a running `journey serve` with simulated customers (eval questions, rated by a documented rule)
     and agents (claim, reply with the reference answer, resolve), to try the live loop without people."""
     import asyncio
-
-    from rich.progress import Progress
+    import signal
+    import time
 
     from journey.evaluate.evalset import load_evalset
-    from journey.evaluate.replay import ReplayPlan, run_replay
+    from journey.evaluate.replay import ReplayPlan, ReplayReport, run_replay
 
     ws = _workspace(workspace)
     settings = ws.settings.serve
     agent_key = os.environ.get(settings.agent_key_env)
     if not agent_key:
         raise UserError(f"Set {settings.agent_key_env} to the server's agent key: the simulated agents need it.")
-    items = load_evalset(ws.eval_path).items
+    items = load_evalset(questions or ws.eval_path).items
     plan = ReplayPlan(
         url or f"http://{settings.host}:{settings.port}", agent_key, conversations, concurrency, agent_delay, seed=seed
     )
-    with Progress(console=console, transient=True) as progress:
-        task = progress.add_task("replaying", total=conversations)
-        done = asyncio.run(run_replay(plan, items, on_done=lambda: progress.advance(task)))
-    outcomes = ", ".join(f"{name} {count}" for name, count in done.outcomes.most_common())
-    console.print(f"Replayed {done.conversations} conversations against {escape(plan.url)}: {outcomes}.")
+    done = ReplayReport()
+    every = max(1, conversations // 10)
+    started = time.monotonic()
+
+    def progress(report: ReplayReport) -> None:  # plain lines: a log or a killed run keeps them
+        if report.conversations % every == 0 and report.conversations < conversations:
+            minutes = (time.monotonic() - started) / 60
+            console.print(f"replay: {report.summary()} ({minutes:.1f} min)", highlight=False)
+
+    async def until_stopped() -> None:  # SIGTERM (a timeout, a supervisor) stops it as Ctrl-C does
+        loop, task = asyncio.get_running_loop(), asyncio.current_task()
+        loop.add_signal_handler(signal.SIGTERM, task.cancel)
+        try:
+            await run_replay(plan, items, on_done=progress, report=done)
+        finally:
+            loop.remove_signal_handler(signal.SIGTERM)
+
+    try:
+        asyncio.run(until_stopped())
+    except (KeyboardInterrupt, asyncio.CancelledError):
+        console.print(f"Replay stopped after {escape(done.summary())}.", highlight=False)
+        raise KeyboardInterrupt from None
+    console.print(f"Replayed against {escape(plan.url)}: {escape(done.summary())}.", highlight=False)
     for error in done.errors[:5]:
         console.print(f"[yellow]{escape(error)}[/]")
     console.print(f"Next: journey report --live -w {ws.root}")

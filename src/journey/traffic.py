@@ -127,9 +127,11 @@ class Kpis:
 
 @dataclass(frozen=True)
 class HandoverCount:
-    """How many of a set-up's conversations were handed over for one reason, or to one team."""
+    """How many of a set-up's conversations started on one UTC day were handed over for one reason, or to
+    one team."""
 
     setup: str
+    day: str  # YYYY-MM-DD, the conversation's start, as in LiveTraffic.days
     by: str  # "reason" | "team"
     label: str  # the reason or team ("(none)" for a hand-over without a team)
     conversations: int
@@ -161,6 +163,14 @@ class LiveTraffic:
 
     def total(self) -> Kpis:
         return sum(self.days.values(), Kpis())
+
+    def handovers_by_setup(self) -> dict[tuple[str, str, str], int]:
+        """(set-up, "reason" | "team", label) -> conversations handed over, all days together."""
+        totals: dict[tuple[str, str, str], int] = {}
+        for count in self.handovers:
+            key = (count.setup, count.by, count.label)
+            totals[key] = totals.get(key, 0) + count.conversations
+        return totals
 
     @property
     def conversations(self) -> int:

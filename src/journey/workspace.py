@@ -307,6 +307,12 @@ class ServeSettings(Section):
     )
     cors_origins: list[str] = Field(default_factory=list)
     rate_limit_per_minute: int = Field(60, ge=1, description="Generating requests per client and minute.")
+    feedback_rate_limit_per_minute: int = Field(
+        120,
+        ge=1,
+        description="Feedback requests (ratings, scores, 'this solved it', 'talk to a person') per client and "
+        "minute: an allowance of their own, apart from rate_limit_per_minute's.",
+    )
     max_message_chars: int = Field(4000, ge=1)
     max_body_bytes: int = Field(262_144, ge=1024, description="Larger request bodies are refused with 413.")
     max_pending: int = Field(128, ge=1, description="Generations queued for the model before new ones get 503.")

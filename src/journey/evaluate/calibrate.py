@@ -7,7 +7,8 @@ What is fitted (journey/traffic.py's sums; the rest of [simulation] stays as set
   resolve waits no longer than the observed hand-over → claim time;
 - `csat_bot_resolved`: the share of 4-5 scores of bot-resolved conversations;
 - `csat_human_no_wait`, `csat_loss_per_minute`: the least-squares line of satisfied (a 4-5 score)
-  on minutes to the agent's resolution, over agent-resolved conversations with a score.
+  on minutes to the agent's resolution, over agent-resolved conversations with a score (a line that rises
+  with the wait is taken as flat at the satisfied share: a clamped slope would keep a wrong intercept).
 The check replays the observed bot outcome mix (resolved / handed over / neither) through the
 simulation with the current and the calibrated settings, against the observed KPIs.
 journey.toml is never rewritten: the fitted lines are printed and written to a file to copy from.
@@ -81,10 +82,13 @@ def calibrate(settings: SimulationSettings, traffic: LiveTraffic) -> Calibration
         fitted["csat_bot_resolved"] = f"{total.csat_bot.n} scores of bot-resolved conversations"
     else:
         kept["csat_bot_resolved"] = "no score of a bot-resolved conversation"
-    line = total.satisfaction_by_wait.line()
-    if line:
-        values["csat_human_no_wait"] = min(1.0, max(0.0, line[0]))
-        values["csat_loss_per_minute"] = max(0.0, -line[1])
+    by_wait = total.satisfaction_by_wait
+    if line := by_wait.line():
+        intercept, slope = line
+        if slope > 0:  # satisfaction rising with the wait is noise, not a loss: the best flat line is the mean
+            intercept, slope = by_wait.y / by_wait.n, 0.0
+        values["csat_human_no_wait"] = min(1.0, max(0.0, intercept))
+        values["csat_loss_per_minute"] = max(0.0, -slope)  # not -0.0
         fitted["csat_human_no_wait"] = fitted["csat_loss_per_minute"] = (
             f"{total.satisfaction_by_wait.n} scores of agent-resolved conversations against their wait"
         )

@@ -175,10 +175,22 @@ def days_table(traffic: LiveTraffic) -> TextTable:
 def handovers_table(traffic: LiveTraffic) -> TextTable:
     table = TextTable("Hand-overs by reason and by team", ["set-up", "by", "reason or team", "conversations"])
     totals = traffic.by_setup()
-    for count in traffic.handovers:
-        share = Share(count.conversations, totals[count.setup].conversations)
-        table.rows.append([count.setup, count.by, count.label, share_cell(share)])
+    for (setup, by, label), handed in sorted(traffic.handovers_by_setup().items()):
+        table.rows.append([setup, by, label, share_cell(Share(handed, totals[setup].conversations))])
     table.notes.append("Share of the set-up's conversations handed over for that reason, or to that team.")
+    return table
+
+
+def handover_days_table(traffic: LiveTraffic) -> TextTable:
+    table = TextTable(
+        "Hand-over rate by reason and by team, per day (UTC)", ["set-up", "day", "by", "reason or team", "rate"]
+    )
+    for count in sorted(traffic.handovers, key=lambda c: (c.setup, c.by, c.label, c.day)):
+        share = Share(count.conversations, traffic.days[(count.setup, count.day)].conversations)
+        table.rows.append([count.setup, count.day, count.by, count.label, share_cell(share)])
+    table.notes.append(
+        "Share of the conversations a set-up started that day handed over for that reason, or to that team."
+    )
     return table
 
 
@@ -189,12 +201,14 @@ def build_live_report(workspace: Workspace, traffic: LiveTraffic) -> LiveReport:
     tables = {
         "journey": journey_table(traffic, predictions),
         "handovers": handovers_table(traffic),
+        "handover_days": handover_days_table(traffic),
         "days": days_table(traffic),
     }
     figures = {
         "Resolved by the bot, per day": live_plots.resolved_per_day(traffic),
         "Live against predicted": live_plots.live_vs_predicted(traffic, predictions.by_setup),
         "Hand-overs by reason": live_plots.handover_reasons(traffic),
+        "Hand-over rate by reason and by team, per day": live_plots.handover_rate_per_day(traffic),
     }
     folder = workspace.reports_dir / LIVE_FOLDER
     return LiveReport(

@@ -7,8 +7,8 @@ from typing import TYPE_CHECKING
 import numpy as np
 from matplotlib.figure import Figure
 
-from journey.evaluate.plots import _png
-from journey.traffic import LiveTraffic, Share
+from journey.evaluate.figures import png
+from journey.traffic import Kpis, LiveTraffic, Share
 
 if TYPE_CHECKING:
     from journey.evaluate.live import Prediction
@@ -39,7 +39,7 @@ def resolved_per_day(traffic: LiveTraffic) -> bytes:
     axes.set_title("Resolved by the bot per day (95% Wilson intervals)")
     axes.tick_params(axis="x", rotation=30)
     axes.legend(fontsize="small")
-    return _png(figure)
+    return png(figure)
 
 
 def live_vs_predicted(traffic: LiveTraffic, predictions: dict[str, Prediction]) -> bytes:
@@ -64,22 +64,45 @@ def live_vs_predicted(traffic: LiveTraffic, predictions: dict[str, Prediction]) 
         axes.set_ylim(0, 100)
         axes.set_title(label)
         axes.legend(fontsize="small")
-    return _png(figure)
+    return png(figure)
 
 
 def handover_reasons(traffic: LiveTraffic) -> bytes:
     figure = Figure(figsize=(9, 3.5), layout="tight")
     axes = figure.subplots()
-    counts = [count for count in traffic.handovers if count.by == "reason"]
-    reasons = sorted({count.label for count in counts})
+    counts = {(setup, label): n for (setup, by, label), n in traffic.handovers_by_setup().items() if by == "reason"}
+    reasons = sorted({label for _, label in counts})
     width = 0.8 / max(len(traffic.setups), 1)
     positions = np.arange(len(reasons))
     for i, setup in enumerate(traffic.setups):
-        per = {count.label: count.conversations for count in counts if count.setup == setup}
-        axes.bar(positions + i * width, [per.get(reason, 0) for reason in reasons], width, label=setup)
+        heights = [counts.get((setup, reason), 0) for reason in reasons]
+        axes.bar(positions + i * width, heights, width, label=setup)
     axes.set_xticks(positions + width * (len(traffic.setups) - 1) / 2, reasons, rotation=15)
     axes.set_ylabel("conversations handed over")
     axes.set_title("Hand-overs by reason")
     if traffic.setups:
         axes.legend(fontsize="small")
-    return _png(figure)
+    return png(figure)
+
+
+def handover_rate_per_day(traffic: LiveTraffic) -> bytes:
+    """Two panels, by reason and by team: per day, the share of a set-up's conversations handed over for each."""
+    figure = Figure(figsize=(9, 3.8), layout="tight")
+    days = traffic.day_names
+    for axes, by in zip(figure.subplots(1, 2, sharey=True), ("reason", "team"), strict=True):
+        lines = sorted({(count.setup, count.label) for count in traffic.handovers if count.by == by})
+        handed = {(c.setup, c.label, c.day): c.conversations for c in traffic.handovers if c.by == by}
+        for setup, label in lines:
+            started = [traffic.days.get((setup, day), Kpis()).conversations for day in days]
+            values, errors = _error_bars(
+                [Share(handed.get((setup, label, day), 0), n) for day, n in zip(days, started, strict=True)]
+            )
+            name = label if len(traffic.setups) == 1 else f"{setup}: {label}"
+            axes.errorbar(days, values, yerr=errors, marker="o", capsize=3, label=name)
+        axes.set_title(f"by {by} (95% Wilson intervals)")
+        axes.tick_params(axis="x", rotation=30)
+        if lines:
+            axes.legend(fontsize="small")
+    figure.axes[0].set_ylabel("handed over, % of the day's conversations")
+    figure.axes[0].set_ylim(0, 100)
+    return png(figure)

@@ -2,23 +2,16 @@
 
 from __future__ import annotations
 
-import io
-
 import numpy as np
 from matplotlib.figure import Figure
 
 from journey.evaluate.cost import InferenceCost, stage_dollars
+from journey.evaluate.figures import png
 from journey.evaluate.results import Results
 from journey.evaluate.simulation import BASELINE
 from journey.records import StageRecord
 from journey.setups import seed_claims
 from journey.workspace import Workspace
-
-
-def _png(figure: Figure) -> bytes:
-    buffer = io.BytesIO()
-    figure.savefig(buffer, format="png", dpi=110)
-    return buffer.getvalue()
 
 
 def accuracy_by_category(results: Results) -> bytes:
@@ -36,7 +29,7 @@ def accuracy_by_category(results: Results) -> bytes:
     axes.set_ylim(0, 1)
     axes.set_title("Correct answers by category")
     axes.legend(fontsize="small")
-    return _png(figure)
+    return png(figure)
 
 
 def latency_distribution(results: Results) -> bytes:
@@ -46,7 +39,7 @@ def latency_distribution(results: Results) -> bytes:
     axes.boxplot(data, tick_labels=results.setups, showfliers=True)
     axes.set_ylabel("seconds per answer")
     axes.set_title("Answer latency (batched generation, this machine)")
-    return _png(figure)
+    return png(figure)
 
 
 def response_vs_satisfaction(results: Results) -> bytes:
@@ -67,7 +60,7 @@ def response_vs_satisfaction(results: Results) -> bytes:
     axes.set_ylabel("satisfaction, % (simulated)")
     axes.set_title("Simulated support centre per set-up")
     axes.legend(fontsize="small")
-    return _png(figure)
+    return png(figure)
 
 
 def costs(workspace: Workspace, inference: dict[str, InferenceCost], stages: dict[str, StageRecord]) -> bytes:
@@ -86,4 +79,4 @@ def costs(workspace: Workspace, inference: dict[str, InferenceCost], stages: dic
         dollars = stage_dollars(workspace, stages[stage_name])
         if dollars is not None:
             right.annotate(f"${dollars:.3g}", (position, stages[stage_name].seconds / 60), ha="center", va="bottom")
-    return _png(figure)
+    return png(figure)

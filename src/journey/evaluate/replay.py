@@ -18,6 +18,8 @@ from __future__ import annotations
 
 import asyncio
 import random
+import secrets
+import statistics
 import time
 from collections import Counter
 from collections.abc import Awaitable, Callable
@@ -49,6 +51,13 @@ class ReplayReport:
     def conversations(self) -> int:
         return sum(self.outcomes.values())
 
+    def summary(self) -> str:
+        """The outcomes so far and the median wait for a first reply, in one line."""
+        outcomes = ", ".join(f"{name} {count}" for name, count in self.outcomes.most_common()) or "none yet"
+        wait = f"; first reply p50 {statistics.median(self.first_reply_s):.1f} s" if self.first_reply_s else ""
+        errors = f"; {len(self.errors)} errors" if self.errors else ""
+        return f"{self.conversations} conversations: {outcomes}{wait}{errors}"
+
 
 @dataclass(frozen=True)
 class ReplayPlan:
@@ -74,12 +83,18 @@ def draw(distribution: dict[int, float], rng: random.Random) -> int:
 
 
 async def run_replay(
-    plan: ReplayPlan, items: list[EvalItem], on_done: Callable[[], None] | None = None
+    plan: ReplayPlan,
+    items: list[EvalItem],
+    on_done: Callable[[ReplayReport], None] | None = None,
+    report: ReplayReport | None = None,
 ) -> ReplayReport:
-    """Run `plan.conversations` simulated conversations (cycling through `items`) against the server."""
+    """Run `plan.conversations` simulated conversations (cycling through `items`) against the server.
+
+    `report` (a new one if not given) is filled as conversations end, so a caller holding it keeps what was
+    done if the replay is stopped; `on_done` is called with it after each."""
     if not items:
         raise UserError("The eval set has no questions to replay.")
-    report = ReplayReport()
+    report = report if report is not None else ReplayReport()
     rng = random.Random(plan.seed)
     slots = asyncio.Semaphore(plan.concurrency)
     async with httpx.AsyncClient(base_url=plan.url.rstrip("/"), timeout=30.0) as client:
@@ -97,7 +112,7 @@ async def run_replay(
                     report.errors.append(f"{item.id}: {type(exc).__name__}: {exc}")
                 report.outcomes[outcome] += 1
                 if on_done:
-                    on_done()
+                    on_done(report)
 
         try:
             await asyncio.gather(*(one(i) for i in range(plan.conversations)))
@@ -127,7 +142,9 @@ async def _customer(
     conversation = (await _call(client.post, "/api/conversations", json={"customer": _customer_name(item)})).json()
     base = f"/api/conversations/{conversation['id']}"
     asked = time.monotonic()
-    sent = (await _call(client.post, f"{base}/messages", json={"content": item.question})).json()
+    message = {"content": item.question, "client_id": secrets.token_hex(16)}  # sent twice, stored once; not from
+    # `rng`, whose draws stay the ratings' alone
+    sent = (await _call(client.post, f"{base}/messages", json=message, idempotent=True)).json()
     reply, status = await _wait(client, base, after=sent["id"], timeout=plan.reply_timeout_s)
     report.first_reply_s.append(time.monotonic() - asked)
     if reply.get("handed_over") or status in ("waiting", "agent"):  # the bot handed over: agents take it from here
@@ -138,7 +155,7 @@ async def _customer(
         await _call(client.put, f"{base}/satisfaction", json={"score": draw(BOT_RIGHT_CSAT, rng)})
         return "bot-resolved"
     await _call(client.put, f"{base}/messages/{reply['id']}/rating", json={"value": -1, "comment": WRONG_COMMENT})
-    await _call(client.post, f"{base}/handover")
+    await _call(client.post, f"{base}/handover", idempotent=True)  # asking again changes nothing
     return await _rate_agent_resolution(client, base, rng, plan) or "asked-for-person"
 
 
@@ -209,10 +226,23 @@ def _agent_headers(plan: ReplayPlan) -> dict[str, str]:
     return {"Authorization": f"Bearer {plan.agent_key}"}
 
 
-async def _call(method: Callable[..., Awaitable[httpx.Response]], url: str, **kwargs: Any) -> httpx.Response:
-    """One request; waits out 429/503 (the server's rate limit and queue), raises on any other error status."""
+async def _call(
+    method: Callable[..., Awaitable[httpx.Response]], url: str, *, idempotent: bool | None = None, **kwargs: Any
+) -> httpx.Response:
+    """One request; waits out 429/503 (the server's rate limit and queue), raises on any other error status.
+
+    A connection the server closed as it was reused (httpx's ReadError, RemoteProtocolError: a keep-alive race
+    under load) is retried when the request can be sent twice without effect: GET and PUT, and `idempotent`
+    POSTs (a customer message with its client_id, "talk to a person")."""
+    retry_dropped = method.__name__ in ("get", "put") if idempotent is None else idempotent
     for attempt in range(8):
-        response = await method(url, **kwargs)
+        try:
+            response = await method(url, **kwargs)
+        except (httpx.ReadError, httpx.RemoteProtocolError):
+            if not retry_dropped or attempt == 7:
+                raise
+            await asyncio.sleep(2**attempt * 0.25)
+            continue
         if response.status_code not in (429, 503):
             response.raise_for_status()
             return response

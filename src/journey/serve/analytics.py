@@ -1,8 +1,8 @@
 """The live KPIs of served traffic, computed in the app database (`journey report --live`).
 
 Three aggregate queries, whatever the traffic's size: one row per (set-up, UTC day) with every
-KPI's count, sum and sum of squares (journey/traffic.py), one per (set-up, hand-over reason) and
-one per (set-up, team). The database groups and sums; no conversation is loaded into Python.
+KPI's count, sum and sum of squares (journey/traffic.py), one per (set-up, day, hand-over reason) and
+one per (set-up, day, team). The database groups and sums; no conversation is loaded into Python.
 
 Definitions (docs in the README's "Live report" section):
 - a conversation is *decided* once it was handed over, its customer said the bot's last answer solved
@@ -135,7 +135,7 @@ def live_traffic(
             for row in connection.execute(_kpi_query(since, as_of - timedelta(hours=reopen_hours), reopen_hours))
         }
         handovers = [
-            HandoverCount(row.setup, by, row.label, row.conversations)
+            HandoverCount(row.setup, row.day, by, row.label, row.conversations)
             for by in ("reason", "team")
             for row in connection.execute(_handover_query(since, by))
         ]
@@ -332,14 +332,22 @@ def _mean(name: str, value: ColumnElement[float]) -> list[ColumnElement[Any]]:
 
 
 def _handover_query(since: datetime | None, by: str):
+    """Conversations handed over per (set-up, UTC day of their start, reason or team): a conversation handed
+    over twice for one reason counts once."""
     c, h = Conversation.__table__, Handover.__table__
     label = h.c.reason if by == "reason" else func.coalesce(h.c.team, NO_TEAM)
+    day = utc_day(c.c.created_at)
     return (
-        select(c.c.setup.label("setup"), label.label("label"), func.count(distinct(c.c.id)).label("conversations"))
+        select(
+            c.c.setup.label("setup"),
+            day.label("day"),
+            label.label("label"),
+            func.count(distinct(c.c.id)).label("conversations"),
+        )
         .select_from(h.join(c, c.c.id == h.c.conversation_id))
         .where(_started_since(since))
-        .group_by(c.c.setup, label)
-        .order_by(c.c.setup, label)
+        .group_by(c.c.setup, day, label)
+        .order_by(c.c.setup, day, label)
     )
 
 

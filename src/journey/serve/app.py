@@ -64,6 +64,7 @@ def create_app(workspace: Workspace, setups: str, *, assistant: Assistant | None
         setups=pool,
         conversations=Conversations(store, hub, worker, assistant),
         limiter=RateLimiter(settings.rate_limit_per_minute),
+        feedback_limiter=RateLimiter(settings.feedback_rate_limit_per_minute),
         agent_key=agent_key,
         keys=keys,
         identity_secret=identity_secret,

@@ -20,7 +20,7 @@ from sse_starlette import EventSourceResponse, ServerSentEvent
 from starlette.concurrency import run_in_threadpool
 
 from journey.knowledge.identity import ANONYMOUS
-from journey.serve.deps import ServeState, State, rate_limited, spend
+from journey.serve.deps import ServeState, State, feedback_limited, rate_limited, spend
 from journey.serve.errors import ApiError
 from journey.serve.identity import IdentityRefused, verify
 from journey.serve.schemas import (
@@ -86,7 +86,9 @@ async def post_message(conversation_id: ConversationId, body: CustomerMessage, s
     return message_view(message)
 
 
-@router.put("/api/conversations/{conversation_id}/messages/{message_id}/rating", dependencies=[Depends(rate_limited)])
+@router.put(
+    "/api/conversations/{conversation_id}/messages/{message_id}/rating", dependencies=[Depends(feedback_limited)]
+)
 def rate_answer(conversation_id: ConversationId, message_id: MessageId, body: AnswerFeedback, state: State) -> dict:
     """Thumbs up (+1) or down (-1) on one of the bot's answers, with an optional comment; rating again replaces it.
     409 for a message that is not the bot's."""
@@ -94,19 +96,19 @@ def rate_answer(conversation_id: ConversationId, message_id: MessageId, body: An
     return {"message_id": message_id} | rating_view(rating)
 
 
-@router.put("/api/conversations/{conversation_id}/satisfaction", dependencies=[Depends(rate_limited)])
+@router.put("/api/conversations/{conversation_id}/satisfaction", dependencies=[Depends(feedback_limited)])
 def rate_conversation(conversation_id: ConversationId, body: SatisfactionScore, state: State) -> dict:
     """Score the conversation 1-5 once it has been resolved (by the bot or an agent; else 409); the last counts."""
     return rating_view(state.store.rate_conversation(conversation_id, body.score, body.text))
 
 
-@router.post("/api/conversations/{conversation_id}/handover", dependencies=[Depends(rate_limited)])
+@router.post("/api/conversations/{conversation_id}/handover", dependencies=[Depends(feedback_limited)])
 async def talk_to_a_person(conversation_id: ConversationId, state: State) -> dict:
     """Hand the conversation to the agents' inbox with reason `customer`; the bot stays silent from now on."""
     return conversation_view(await state.conversations.request_human(conversation_id))
 
 
-@router.post("/api/conversations/{conversation_id}/resolve", dependencies=[Depends(rate_limited)])
+@router.post("/api/conversations/{conversation_id}/resolve", dependencies=[Depends(feedback_limited)])
 async def mark_solved(conversation_id: ConversationId, state: State) -> dict:
     """The customer says the bot's last answer solved it: resolved by the bot, and open to a 1-5 score.
     409 while it is with an agent or before the bot has answered."""

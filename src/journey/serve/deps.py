@@ -30,7 +30,8 @@ class ServeState:
     worker: ModelWorker
     setups: SetupPool
     conversations: Conversations
-    limiter: RateLimiter
+    limiter: RateLimiter  # generating and writing requests, and failed authentications
+    feedback_limiter: RateLimiter  # the customers' ratings, scores, "this solved it" and "talk to a person"
     agent_key: str | None
     keys: ApiKeys
     identity_secret: str | None  # verifies the chat page's signed customer identities; None: none accepted
@@ -48,9 +49,10 @@ def client_address(request: Request) -> str:
     return request.client.host if request.client else "unknown"
 
 
-def spend(state: ServeState, scope: str, request: Request) -> None:
-    """Take one request from the client's budget for `scope`; 429 with Retry-After when it is spent."""
-    if retry := state.limiter.take(f"{scope}:{client_address(request)}"):
+def spend(state: ServeState, scope: str, request: Request, limiter: RateLimiter | None = None) -> None:
+    """Take one request from the client's budget for `scope` (in `limiter`, by default the server's main one);
+    429 with Retry-After when it is spent."""
+    if retry := (limiter or state.limiter).take(f"{scope}:{client_address(request)}"):
         raise ApiError(
             429, "Too many requests; please slow down.", "rate_limited", headers={"Retry-After": str(math.ceil(retry))}
         )
@@ -59,3 +61,9 @@ def spend(state: ServeState, scope: str, request: Request) -> None:
 async def rate_limited(request: Request, state: State) -> None:
     """Dependency for requests that generate or write: the per-client limit `serve.rate_limit_per_minute`."""
     spend(state, "write", request)
+
+
+async def feedback_limited(request: Request, state: State) -> None:
+    """Dependency for the customer's feedback: its own per-client allowance, `serve.feedback_rate_limit_per_minute`,
+    so a customer who asked many questions can still rate the answers (a rating generates nothing)."""
+    spend(state, "feedback", request, state.feedback_limiter)

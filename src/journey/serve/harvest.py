@@ -1,8 +1,14 @@
 """`journey harvest`: what agents and customers taught the served bot, out of the app database, redacted, for review.
 
-From each conversation an agent resolved: a ticket in the tickets.jsonl contract (docs/design.md), the
-customer's turns and the agents' replies, marked `"handover": true`: a human had to answer it, so a fine-tune
-learns to hand such a case over, with the agent's reply as the text of that answer. From each
+From each conversation an agent resolved, a ticket in the tickets.jsonl contract (docs/design.md) that
+teaches what the bot should have done in that case:
+- the bot answered and the answer failed (rated down, or the customer asked for a person): answer as the
+  agent did — the customer's turns and the agents' replies, no hand-over mark;
+- the bot handed over by itself (a rule or its own decision) and an agent took it from there: hand over —
+  the customer's turns up to the hand-over and, as the final turn, the bot's hand-over message with a
+  `transfer_to_human` tool call naming the team and reason. The agent's reply is not the bot's to say: marked
+  as a hand-over's text, a fine-tune would learn to hand over *and* promise what only the agent did.
+From each
 thumbs-down bot answer that the next agent reply corrected (with only the customer's turns and the bot's
 hand-over between them): a DPO pair, chosen = the agent's reply, rejected = the bot's answer. From every
 rated bot answer: a KTO label. The files are named in journey.training.preferences.
@@ -27,9 +33,9 @@ from sqlalchemy.exc import SQLAlchemyError
 from journey.errors import UserError
 from journey.io import atomic_write_json, atomic_write_text
 from journey.knowledge.database import describe_error, fetch, read_only_engine, read_only_statement
-from journey.models.messages import Messages
+from journey.models.messages import Messages, Transfer
 from journey.redact import RedactionFailed, Redactor, name_parts
-from journey.serve.store import UNNAMED_CUSTOMER, Conversation, Message, Store, as_utc
+from journey.serve.store import CUSTOMER_REQUEST, UNNAMED_CUSTOMER, Conversation, Handover, Message, Store, as_utc
 from journey.training.preferences import HarvestPaths, harvest_paths
 from journey.workspace import HarvestSettings, Workspace, resolve_sqlite_url
 
@@ -87,14 +93,13 @@ def _add(report: HarvestReport, store: Store, conversation: Conversation, redact
     """The conversation's ticket, pairs and labels, redacted, onto `report`."""
     messages = store.messages(conversation.id)
     ratings = store.ratings(conversation.id)
-    resolved = [h.closed_at for h in store.handovers(conversation.id) if h.outcome == "resolved" and h.closed_at]
-    if resolved:
-        until = max(resolved)
-        ticket = _turns([m for m in messages if m.role != "bot" and as_utc(m.created_at) <= as_utc(until)])
-        while ticket and ticket[-1]["role"] != "assistant":
-            ticket.pop()
-        if ticket and ticket[0]["role"] == "user":
-            report.conversations.append({"messages": _redacted(ticket, redact), "handover": True})
+    resolved = [h for h in store.handovers(conversation.id) if h.outcome == "resolved" and h.closed_at]
+    if resolved and (lesson := _ticket(messages, ratings, max(resolved, key=lambda h: as_utc(h.closed_at)))):
+        turns, transfer = lesson
+        ticket = _redacted(turns, redact)
+        if transfer is not None:
+            ticket[-1]["tool_calls"] = [Transfer(transfer.team, redact(transfer.reason)).tool_call()]
+        report.conversations.append({"messages": ticket})
     for index, message in enumerate(messages):
         rating = ratings.get(message.id)
         if rating is None or message.role != "bot":
@@ -108,6 +113,29 @@ def _add(report: HarvestReport, store: Store, conversation: Conversation, redact
         if rating.value < 0 and correction is not None and not _handed_over(message):
             chosen = [{"role": "assistant", "content": redact(correction.content)}]
             report.pairs.append({"prompt": prompt, "chosen": chosen, "rejected": answer})
+
+
+def _ticket(messages: list[Message], ratings: dict, handover: Handover) -> tuple[Messages, Transfer | None] | None:
+    """The lesson of a conversation an agent resolved through `handover` (see the module's docstring): its
+    turns (unredacted) and the hand-over its final turn makes, if any; None when it has no such lesson."""
+    until, opened = as_utc(handover.closed_at), as_utc(handover.created_at)
+    before = [m for m in messages if as_utc(m.created_at) <= opened]
+    answers = [m for m in before if m.role == "bot" and not _handed_over(m)]
+    rated_down = any((rating := ratings.get(m.id)) is not None and rating.value < 0 for m in answers)
+    transfer = None
+    if rated_down or handover.reason == CUSTOMER_REQUEST:  # the bot's answer failed: answer as the agent did
+        turns = _turns([m for m in messages if m.role != "bot" and as_utc(m.created_at) <= until])
+        while turns and turns[-1]["role"] != "assistant":
+            turns.pop()
+    else:  # the bot handed over by itself: hand over as it did, to the team and for the reason it did
+        handing = [m for m in before if m.role == "bot" and _handed_over(m)]
+        if not handing:
+            return None
+        turns = _turns([m for m in before if m.role == "customer" and m.id < handing[-1].id] + handing[-1:])
+        transfer = Transfer(handover.team or "", handover.reason)
+    if not turns or turns[0]["role"] != "user" or turns[-1]["role"] != "assistant":
+        return None
+    return turns, transfer
 
 
 def _correction(after: list[Message]) -> Message | None:
