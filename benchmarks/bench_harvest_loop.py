@@ -30,7 +30,7 @@ from pathlib import Path
 
 from journey.assistant import load_assistant
 from journey.demo import create_demo_workspace
-from journey.demo.company import FIRST_NAMES, LAST_NAMES
+from journey.demo.larchkite.company import FIRST_NAMES, LAST_NAMES
 from journey.io import read_jsonl
 from journey.serve.store import UNNAMED_CUSTOMER, Store
 from journey.training.preferences import harvest_paths
