@@ -12,13 +12,14 @@ from __future__ import annotations
 import random
 from pathlib import Path
 
+from journey.demo.copperwell import COPPERWELL
 from journey.demo.larchkite import LARCHKITE
 from journey.demo.writer import DemoCompany, write_content
 from journey.errors import UserError
 
 __all__ = ["COMPANIES", "DEFAULT_COMPANY", "DemoCompany", "create_demo_workspace", "demo_company"]
 
-COMPANIES: dict[str, DemoCompany] = {company.key: company for company in (LARCHKITE,)}
+COMPANIES: dict[str, DemoCompany] = {company.key: company for company in (LARCHKITE, COPPERWELL)}
 DEFAULT_COMPANY = LARCHKITE.key
 
 

@@ -73,7 +73,7 @@ def _handbook_block(
 
 
 def _faq_block(articles: list[Article], rng: random.Random) -> str:
-    article = rng.choice(articles)
+    article = rng.choice([a for a in articles if a.qas])  # an article may answer no question (a safety notice)
     qas = rng.sample(article.qas, rng.randint(1, len(article.qas)))
     lines = [f"Frequently asked questions about {article.topic}."]
     for qa in qas:
