@@ -1,34 +1,43 @@
 """The demo companies: complete workspaces generated from templates and a seeded random generator.
 
 Each company is its own sub-package (its facts, articles, database schema, house style, tickets
-and eval set) and one row of `COMPANIES`; the writers they share live beside this file.
-`create_demo_workspace` writes journey.toml, knowledge/ (Markdown, HTML, PDF articles), the
-company's SQLite database under data/, data/tickets.jsonl, data/eval.jsonl and data/corpus/.
-The same seed gives the same bytes.
+and eval set) exporting `COMPANY`, a DemoCompany, and one row of `COMPANIES`; the writers they
+share live beside this file. `create_demo_workspace` writes journey.toml, knowledge/ (Markdown,
+HTML, PDF articles), the company's SQLite database under data/, data/tickets.jsonl,
+data/eval.jsonl and data/corpus/. The same seed gives the same bytes.
+
+Importing this package is cheap (the CLI lists the companies in its help): a company's
+generator is imported when it is asked for.
 """
 
 from __future__ import annotations
 
+import importlib
 import random
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from journey.demo.copperwell import COPPERWELL
-from journey.demo.larchkite import LARCHKITE
-from journey.demo.writer import DemoCompany, write_content
 from journey.errors import UserError
 
-__all__ = ["COMPANIES", "DEFAULT_COMPANY", "DemoCompany", "create_demo_workspace", "demo_company"]
+if TYPE_CHECKING:
+    from journey.demo.writer import DemoCompany
 
-COMPANIES: dict[str, DemoCompany] = {company.key: company for company in (LARCHKITE, COPPERWELL)}
-DEFAULT_COMPANY = LARCHKITE.key
+__all__ = ["COMPANIES", "DEFAULT_COMPANY", "create_demo_workspace", "demo_company"]
+
+# registry key (the sub-package's name) -> what the company is
+COMPANIES: dict[str, str] = {
+    "larchkite": "Larchkite Outfitters, an online outdoor and cycling shop",
+    "copperwell": "Copperwell Power & Fibre, an electricity, gas and full-fibre broadband provider",
+}
+DEFAULT_COMPANY = "larchkite"
 
 
 def demo_company(key: str) -> DemoCompany:
     """The demo company registered as `key` (a UserError naming the known ones otherwise)."""
     if key not in COMPANIES:
-        known = ", ".join(f"{k} ({c.name}, {c.business})" for k, c in COMPANIES.items())
-        raise UserError(f"There is no demo company {key!r}; the demo companies are: {known}.")
-    return COMPANIES[key]
+        known = "; ".join(f"{k} ({what})" for k, what in COMPANIES.items())
+        raise UserError(f"There is no demo company {key!r}. The demo companies are: {known}.")
+    return importlib.import_module(f"journey.demo.{key}").COMPANY
 
 
 def create_demo_workspace(root: Path, *, company: str = DEFAULT_COMPANY, seed: int = 0, force: bool = False) -> None:
@@ -36,6 +45,8 @@ def create_demo_workspace(root: Path, *, company: str = DEFAULT_COMPANY, seed: i
 
     With `force`, the demo's files overwrite any of the same name; other files are left alone.
     """
+    from journey.demo.writer import write_content
+
     root = Path(root)
     demo = demo_company(company)
     if root.exists() and not root.is_dir():

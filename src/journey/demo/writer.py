@@ -1,8 +1,9 @@
 """What a demo company's generator hands over (DemoContent) and how any company's workspace is written.
 
-A company is one row of the registry in journey/demo/__init__.py: a DemoCompany whose `build`
-turns seeded random streams into DemoContent; `write_content` writes journey.toml, knowledge/,
-the SQLite database, tickets.jsonl, eval.jsonl and the corpus the same way for every company.
+A company is one row of the registry in journey/demo/__init__.py; its sub-package's COMPANY, a
+DemoCompany, has a `build` that turns seeded random streams into DemoContent; `write_content`
+writes journey.toml, knowledge/, the SQLite database, tickets.jsonl, eval.jsonl and the corpus
+the same way for every company.
 """
 
 from __future__ import annotations
@@ -51,11 +52,10 @@ class PriceProbe:
 
 @dataclass(frozen=True)
 class DemoCompany:
-    """One demo company: its registry key, what it is, its generator, and its freshness test's price."""
+    """One demo company: its name (the journey.toml's project name), its generator, and its freshness test's
+    price."""
 
-    key: str
     name: str
-    business: str
     build: Callable[[Streams], DemoContent]
     probe: PriceProbe
 

@@ -33,10 +33,8 @@ def build(rng: Streams) -> DemoContent:
     )
 
 
-COPPERWELL = DemoCompany(
-    key="copperwell",
+COMPANY = DemoCompany(
     name=Company.name,
-    business="an electricity, gas and broadband provider",
     build=build,
     probe=PriceProbe("crm", "tariffs", "code", "name", "monthly_price", "How much is {name} a month?"),
 )

@@ -231,7 +231,8 @@ def _contract(
         start = company.today + timedelta(days=rng.randint(3, 20))
         status = "pending start"
     else:
-        start = company.today - timedelta(days=rng.randint(20, 30 * tariff.contract_months - 5 if tariff.contract_months else 700))
+        span = 30 * tariff.contract_months - 5 if tariff.contract_months else 700
+        start = company.today - timedelta(days=rng.randint(20, span))
         status = "active"
     end = start + timedelta(days=round(30.44 * tariff.contract_months)) if tariff.contract_months else None
     months_left = max(0, round(((end - company.today).days if end else 0) / 30.44))

@@ -34,10 +34,8 @@ def build(rng: Streams) -> DemoContent:
     )
 
 
-LARCHKITE = DemoCompany(
-    key="larchkite",
+COMPANY = DemoCompany(
     name=Company.name,
-    business="an online outdoor and cycling shop",
     build=build,
     probe=PriceProbe("shop", "products", "sku", "name", "price", "How much does the {name} cost?"),
 )
