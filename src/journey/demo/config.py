@@ -34,6 +34,7 @@ class ConfigSpec:
     tables: tuple[TableSpec, ...]
     lookups: tuple[LookupSpec, ...]
     handover_message: str | None = None  # None: journey's default sentence
+    vocab_size: int | None = None  # the from-scratch tokenizer's; None: journey's default
 
     @property
     def database_path(self) -> str:
@@ -84,6 +85,14 @@ def render_config(spec: ConfigSpec) -> str:
             f"id_column = {q(table.id_column)}",
             f"template = {q(table.template)}",
             f"title_template = {q(table.title_template)}",
+            "",
+        ]
+    if spec.vocab_size is not None:
+        lines += [
+            "[train]",
+            "# The from-scratch tokenizer's vocabulary, below the default 4,096: this corpus gives fewer distinct",
+            "# BPE tokens (journey train says how many).",
+            f"vocab_size = {spec.vocab_size}",
             "",
         ]
     lines += [
