@@ -22,6 +22,8 @@ from journey.demo import COMPANIES, create_demo_workspace, demo_company
 from journey.errors import UserError
 from journey.knowledge.identity import Identity
 from journey.knowledge.lookups import load_lookups, lookup_warnings
+from journey.train.corpus import load_corpus
+from journey.train.tokenizer import train_tokenizer
 from journey.workspace import DEFAULT_HANDOVER_MESSAGE, Settings, Workspace, parse_settings
 
 CATEGORIES = {
@@ -216,6 +218,13 @@ def test_copperwell_database_has_enough_of_everything(copperwell: Path) -> None:
     assert counts["invoices"] == 3 * counts["accounts"] and counts["faults"] >= 50 and counts["outages"] >= 5
     orphans = db.execute("SELECT count(*) FROM contracts WHERE tariff_code NOT IN (SELECT code FROM tariffs)")
     assert orphans.fetchone()[0] == 0
+
+
+def test_the_corpus_gives_the_from_scratch_tokenizer_its_whole_vocabulary(workspace: Path) -> None:
+    """`journey train` refuses a corpus whose BPE vocabulary falls short of train.vocab_size."""
+    loaded = Workspace.load(workspace)
+    tokenizer = train_tokenizer(load_corpus(loaded).documents, vocab_size=loaded.settings.train.vocab_size)
+    assert len(tokenizer) == loaded.settings.train.vocab_size
 
 
 def test_same_seed_same_bytes_other_seed_other_data(workspace: Path, company: str, tmp_path: Path) -> None:
