@@ -41,7 +41,7 @@ from rich.console import Console
 from scipy.stats import binomtest
 
 from journey.demo import create_demo_workspace
-from journey.demo.company import FIRST_NAMES, LAST_NAMES
+from journey.demo.larchkite.company import FIRST_NAMES, LAST_NAMES
 from journey.errors import UserError
 from journey.evaluate.headline import journey_table, steps_table
 from journey.evaluate.results import load_results

@@ -1,4 +1,5 @@
-"""The demo's time budget: evaluation is measured first, the training stages get what it leaves."""
+"""The demo's time budget (evaluation is measured first, the training stages get what it leaves), and which
+demo company it runs on."""
 
 from __future__ import annotations
 
@@ -6,9 +7,22 @@ import subprocess
 from pathlib import Path
 
 import pytest
+from sqlalchemy import text
 
+from cli_runner import run_main
 from journey import demo_run
-from journey.demo_run import DEFAULT, Budget, finetune_stage, train_stage
+from journey.demo import COMPANIES, create_demo_workspace, demo_company
+from journey.demo_run import (
+    DEFAULT,
+    Budget,
+    demo_directory,
+    demo_probe,
+    ensure_demo_workspace,
+    finetune_stage,
+    train_stage,
+)
+from journey.errors import UserError
+from journey.knowledge.database import fetch, read_only_engine
 from journey.records import StageRecord, write_stage_record
 from journey.workspace import Workspace
 
@@ -61,6 +75,41 @@ def test_a_model_made_with_this_plan_is_reused_from_its_stage_record(
     assert "reusing" in said and "40 optimizer steps" in said
     write_stage_record(workspace, made.model_copy(update={"settings": {"max_steps": 2}}))  # another plan's
     assert finetune_stage(console, workspace, DEFAULT, budget, retrain=False) and len(commands) == 1
+
+
+@pytest.mark.parametrize("company", sorted(COMPANIES))
+def test_the_freshness_probe_raises_a_price_the_indexed_table_shows(tmp_path: Path, company: str) -> None:
+    create_demo_workspace(tmp_path, company=company)
+    workspace = Workspace.load(tmp_path)
+    probe = demo_probe(workspace, demo_company(company).probe)
+    assert probe.new_value == pytest.approx(probe.old_value + 10)
+    (table,) = workspace.settings.knowledge.tables
+    engine = read_only_engine(workspace.database_url(probe.database))
+    rows = {row[table.id_column]: table.template.format(**row) for row in fetch(engine, text(table.query), {})}
+    assert probe.old_fact in rows[probe.key] and probe.new_fact not in rows[probe.key]
+    assert probe.question.endswith("?") and "{" not in probe.question
+
+
+def test_each_company_has_its_own_demo_folder_and_refuses_anothers(tmp_path: Path) -> None:
+    assert demo_directory("larchkite") == Path("demo-workspace")
+    assert demo_directory("copperwell") == Path("demo-workspace-copperwell")
+    console = demo_run.Console(record=True)
+    made = ensure_demo_workspace(console, tmp_path / "cw", "copperwell")
+    assert made.settings.project.name == "Copperwell Power & Fibre" and "Creating" in console.export_text()
+    assert ensure_demo_workspace(console, tmp_path / "cw", "copperwell").root == made.root  # reused
+    with pytest.raises(UserError, match="holds the workspace of Copperwell Power & Fibre, not of Larchkite"):
+        ensure_demo_workspace(console, tmp_path / "cw", "larchkite")
+
+
+def test_an_unknown_company_is_one_sentence_listing_the_known_ones(tmp_path: Path, monkeypatch, capsys) -> None:
+    demo, init = ("demo", "--company", "acme", "--dir", str(tmp_path / "d")), ("init", str(tmp_path), "--demo", "acme")
+    for args in (demo, init):
+        code, said = run_main(monkeypatch, capsys, *args)
+        assert code == 2 and "There is no demo company 'acme'. The demo companies are: larchkite" in said
+        assert "copperwell (Copperwell Power & Fibre" in said
+    assert not any(tmp_path.iterdir())
+    code, said = run_main(monkeypatch, capsys, "init", str(tmp_path / "cw"), "--demo", "copperwell")
+    assert code == 0 and (tmp_path / "cw" / "data" / "crm.sqlite").is_file()
 
 
 def _done(command: list[str]) -> subprocess.CompletedProcess:

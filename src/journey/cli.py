@@ -21,6 +21,8 @@ from rich.logging import RichHandler
 from rich.markup import escape
 from typer.core import TyperGroup
 
+from journey.demo import COMPANIES as DEMO_COMPANIES
+from journey.demo import DEFAULT_COMPANY as DEFAULT_DEMO
 from journey.errors import UserError
 from journey.setups import setup_names
 
@@ -37,6 +39,7 @@ if TYPE_CHECKING:
     from journey.workspace import Workspace
 
 # How to continue a verb after Ctrl-C: add this flag, or run it again (it resumes by itself).
+DEMO_NAMES = ", ".join(DEMO_COMPANIES)
 RESUME_FLAG = {"finetune": "--resume", "train": "--resume"}
 RESUMES_ON_RERUN = {"evaluate": ["--fresh"], "demo": []}  # the options to leave out of the rerun
 
@@ -106,15 +109,18 @@ def _configure(verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Sh
 @app.command()
 def init(
     directory: Annotated[Path, typer.Argument(help="Folder to create the workspace in.")],
-    demo: Annotated[bool, typer.Option("--demo", help="Write the complete demo company instead.")] = False,
+    demo: Annotated[
+        str | None,
+        typer.Option("--demo", metavar="NAME", help=f"Write a complete demo company instead: {DEMO_NAMES}."),
+    ] = None,
     force: Annotated[bool, typer.Option("--force", help="Write into a non-empty folder.")] = False,
 ) -> None:
-    """Create a workspace: a commented journey.toml and empty folders, or the demo company."""
+    """Create a workspace: a commented journey.toml and empty folders, or a demo company."""
     try:
-        if demo:
+        if demo is not None:
             from journey.demo import create_demo_workspace
 
-            create_demo_workspace(directory, force=force)
+            create_demo_workspace(directory, company=demo, force=force)
             console.print(f'Demo workspace written to [bold]{directory}[/]. Next: journey ask -w {directory} "..."')
             return
         config = _write_template(directory, force=force)
@@ -165,14 +171,23 @@ def chat(setup: SetupOption = "as-is", workspace: WorkspaceOption = None) -> Non
 
 @app.command()
 def demo(
-    directory: Annotated[Path, typer.Option("--dir", help="Where the demo workspace lives.")] = Path("demo-workspace"),
+    company: Annotated[
+        str, typer.Option("--company", help=f"Which demo company: {DEMO_NAMES}.", show_default=True)
+    ] = DEFAULT_DEMO,
+    directory: Annotated[
+        Path | None,
+        typer.Option(
+            "--dir", help=f"Where the demo workspace lives (default: demo-workspace for {DEFAULT_DEMO}, "
+            "demo-workspace-NAME for another company).", show_default=False,
+        ),
+    ] = None,
     quick: Annotated[bool, typer.Option("--quick", help="Fewer questions and training steps (about 5 min).")] = False,
     retrain: Annotated[bool, typer.Option("--retrain", help="Fine-tune and train again even if done.")] = False,
 ) -> None:
-    """Run the whole journey on the demo company: index, evaluate, fine-tune, train, report. Resumable."""
-    from journey.demo_run import run_demo
+    """Run the whole journey on a demo company: index, evaluate, fine-tune, train, report. Resumable."""
+    from journey.demo_run import demo_directory, run_demo
 
-    run_demo(console, directory, quick=quick, retrain=retrain)
+    run_demo(console, directory or demo_directory(company), company=company, quick=quick, retrain=retrain)
 
 
 TimeBudgetOption = Annotated[

@@ -1,4 +1,4 @@
-"""`journey demo`: the whole journey on the demo company, end to end — the README's main command.
+"""`journey demo`: the whole journey on a demo company, end to end — the README's main command.
 
 create the workspace → index → evaluate as-is and augmented → fine-tune → evaluate
 finetuned and finetuned+augmented → train from scratch → evaluate scratch → freshness
@@ -16,10 +16,12 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from rich.console import Console
 from sqlalchemy import create_engine, text
 
+from journey.demo import DEFAULT_COMPANY, demo_company
 from journey.errors import UserError
 from journey.evaluate.freshness import FreshnessProbe, load_freshness, run_freshness
 from journey.evaluate.report import Report, write_report
@@ -28,6 +30,9 @@ from journey.evaluate.runs import find_run
 from journey.evaluate.tables import pct, to_rich
 from journey.records import stage_records
 from journey.workspace import CONFIG_NAME, Workspace
+
+if TYPE_CHECKING:
+    from journey.demo.writer import PriceProbe
 
 
 @dataclass(frozen=True)
@@ -82,21 +87,40 @@ class Budget:
         return max(self.MINIMUM_S, self.left() - self.RESERVE_S - self.AFTER_TRAIN * self.evaluation_s)
 
 
-def ensure_demo_workspace(console: Console, directory: Path) -> Workspace:
-    """Create the demo workspace once; later runs reuse it."""
+def demo_directory(company: str) -> Path:
+    """Where `journey demo --company NAME` keeps its workspace unless told: one folder per company."""
+    return Path("demo-workspace" if company == DEFAULT_COMPANY else f"demo-workspace-{company}")
+
+
+def ensure_demo_workspace(console: Console, directory: Path, company: str = DEFAULT_COMPANY) -> Workspace:
+    """Create the demo workspace of `company` once; later runs reuse it (refused if it holds another company)."""
+    demo = demo_company(company)
     if not (directory / CONFIG_NAME).is_file():
         from journey.demo import create_demo_workspace
 
-        console.print(f"Creating the demo company in [bold]{directory}[/] …")
-        create_demo_workspace(directory)
-    return Workspace.load(directory)
+        console.print(f"Creating the demo company {demo.name} in [bold]{directory}[/] …")
+        create_demo_workspace(directory, company=company)
+    workspace = Workspace.load(directory)
+    if workspace.settings.project.name != demo.name:
+        raise UserError(
+            f"{directory} holds the workspace of {workspace.settings.project.name}, not of {demo.name}; "
+            f"choose another --dir for --company {company}."
+        )
+    return workspace
 
 
-def run_demo(console: Console, directory: Path, *, quick: bool = False, retrain: bool = False) -> Report:
-    """Run every stage of the journey on the demo workspace and print the journey table."""
+def run_demo(
+    console: Console,
+    directory: Path,
+    *,
+    company: str = DEFAULT_COMPANY,
+    quick: bool = False,
+    retrain: bool = False,
+) -> Report:
+    """Run every stage of the journey on a demo company's workspace and print the journey table."""
     plan = QUICK if quick else DEFAULT
     budget = Budget(plan.minutes * 60)
-    workspace = ensure_demo_workspace(console, directory)
+    workspace = ensure_demo_workspace(console, directory, company)
     console.print(f"Time budget: {plan.minutes:g} min; the training stages get what evaluation leaves of it.")
 
     def evaluate_setups(setups: list[str]) -> float:
@@ -121,7 +145,7 @@ def run_demo(console: Console, directory: Path, *, quick: bool = False, retrain:
     if train_stage(console, workspace, plan, budget, retrain=retrain):
         evaluate_setups(["scratch"])
     _heading(console, "freshness test")
-    freshness_stage(console, workspace)
+    freshness_stage(console, workspace, demo_company(company).probe)
     _heading(console, "report")
     report = write_report(workspace, find_run(workspace, plan.run_id))
     console.print(to_rich(report.journey))
@@ -188,8 +212,8 @@ def _train_once(
     return True
 
 
-def freshness_stage(console: Console, workspace: Workspace) -> None:
-    """Change a product's price and see which set-ups answer the new one (skipped if already measured)."""
+def freshness_stage(console: Console, workspace: Workspace, probe: PriceProbe) -> None:
+    """Change a catalogue price and see which set-ups answer the new one (skipped if already measured)."""
     from journey.assistant import available_setups
 
     setups = [s for s in available_setups(workspace) if s != "as-is"]
@@ -197,27 +221,28 @@ def freshness_stage(console: Console, workspace: Workspace) -> None:
     if done is not None and set(setups) <= set(done.answers):
         console.print("reusing the freshness test already measured")
         return
-    result = run_freshness(workspace, demo_probe(workspace), setups)
+    result = run_freshness(workspace, demo_probe(workspace, probe), setups)
     for setup, answer in result.answers.items():
         console.print(f"{setup:<22} {answer.verdict}", highlight=False)
 
 
-def demo_probe(workspace: Workspace) -> FreshnessProbe:
-    """Raise the price of the first catalogue product by 10.00."""
-    engine = create_engine(workspace.database_url("shop"))
+def demo_probe(workspace: Workspace, probe: PriceProbe) -> FreshnessProbe:
+    """Raise the price of the company's first catalogue row (a product, a tariff) by 10.00."""
+    engine = create_engine(workspace.database_url(probe.database))
+    query = f"SELECT {probe.key_column}, {probe.name_column}, {probe.price_column} FROM {probe.table}"
     with engine.connect() as connection:
-        sku, name, price = connection.execute(text("SELECT sku, name, price FROM products ORDER BY sku")).first()
+        key, name, price = connection.execute(text(f"{query} ORDER BY {probe.key_column}")).first()
     engine.dispose()
     new_price = round(price + 10, 2)
     return FreshnessProbe(
-        database="shop",
-        table="products",
-        key_column="sku",
-        key=sku,
-        column="price",
+        database=probe.database,
+        table=probe.table,
+        key_column=probe.key_column,
+        key=key,
+        column=probe.price_column,
         old_value=price,
         new_value=new_price,
-        question=f"How much does the {name} cost?",
+        question=probe.question.format(name=name),
         old_fact=f"{price:.2f}",
         new_fact=f"{new_price:.2f}",
     )

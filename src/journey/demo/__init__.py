@@ -1,37 +1,54 @@
-"""The demo company: a complete workspace for Larchkite Outfitters, an online outdoor and cycling shop.
+"""The demo companies: complete workspaces generated from templates and a seeded random generator.
 
-`create_demo_workspace` writes journey.toml, knowledge/ (Markdown, HTML, PDF articles),
-data/shop.sqlite (catalogue, CRM, orders), data/tickets.jsonl, data/eval.jsonl and
-data/corpus/. Everything is generated from templates and a seeded random generator, so
-the same seed gives the same bytes.
+Each company is its own sub-package (its facts, articles, database schema, house style, tickets
+and eval set) exporting `COMPANY`, a DemoCompany, and one row of `COMPANIES`; the writers they
+share live beside this file. `create_demo_workspace` writes journey.toml, knowledge/ (Markdown,
+HTML, PDF articles), the company's SQLite database under data/, data/tickets.jsonl,
+data/eval.jsonl and data/corpus/. The same seed gives the same bytes.
+
+Importing this package is cheap (the CLI lists the companies in its help): a company's
+generator is imported when it is asked for.
 """
 
 from __future__ import annotations
 
+import importlib
 import random
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from journey.demo.articles import build_articles
-from journey.demo.company import Company, Policy
-from journey.demo.config import SYSTEM_PROMPT, render_config
-from journey.demo.corpus import write_corpus
-from journey.demo.database import build_shop_data, write_database
-from journey.demo.evalset import build_eval_set
-from journey.demo.knowledge import write_knowledge
-from journey.demo.tickets import build_tickets
 from journey.errors import UserError
-from journey.io import atomic_write_text
-from journey.workspace import CONFIG_NAME
 
-__all__ = ["create_demo_workspace"]
+if TYPE_CHECKING:
+    from journey.demo.writer import DemoCompany
+
+__all__ = ["COMPANIES", "DEFAULT_COMPANY", "create_demo_workspace", "demo_company"]
+
+# registry key (the sub-package's name) -> what the company is
+COMPANIES: dict[str, str] = {
+    "larchkite": "Larchkite Outfitters, an online outdoor and cycling shop",
+    "copperwell": "Copperwell Power & Fibre, an electricity, gas and full-fibre broadband provider",
+}
+DEFAULT_COMPANY = "larchkite"
 
 
-def create_demo_workspace(root: Path, *, seed: int = 0, force: bool = False) -> None:
-    """Write the demo workspace into `root`, which must be missing or empty unless `force`.
+def demo_company(key: str) -> DemoCompany:
+    """The demo company registered as `key` (a UserError naming the known ones otherwise)."""
+    if key not in COMPANIES:
+        known = "; ".join(f"{k} ({what})" for k, what in COMPANIES.items())
+        raise UserError(f"There is no demo company {key!r}. The demo companies are: {known}.")
+    return importlib.import_module(f"journey.demo.{key}").COMPANY
+
+
+def create_demo_workspace(root: Path, *, company: str = DEFAULT_COMPANY, seed: int = 0, force: bool = False) -> None:
+    """Write the demo workspace of `company` into `root`, which must be missing or empty unless `force`.
 
     With `force`, the demo's files overwrite any of the same name; other files are left alone.
     """
+    from journey.demo.writer import write_content
+
     root = Path(root)
+    demo = demo_company(company)
     if root.exists() and not root.is_dir():
         raise UserError(f"{root} is a file, not a folder; choose a folder for the demo workspace.")
     if root.is_dir() and any(root.iterdir()) and not force:
@@ -43,18 +60,4 @@ def create_demo_workspace(root: Path, *, seed: int = 0, force: bool = False) -> 
     def rng(part: str) -> random.Random:
         return random.Random(f"{seed}:{part}")  # one stream per file, so each is stable on its own
 
-    company, policy = Company(), Policy()
-    articles = build_articles(company, policy)
-    data = build_shop_data(company, policy, rng("database"))
-    evalset = build_eval_set(company, articles, data, rng("eval"))
-    tickets = build_tickets(
-        company, articles, data, rng("tickets"),
-        system_prompt=SYSTEM_PROMPT, held_out_orders=evalset.orders, held_out_customers=evalset.customers,
-    )  # fmt: skip
-
-    atomic_write_text(root / CONFIG_NAME, render_config(company))
-    write_knowledge(root / "knowledge", articles, company)
-    write_database(root / "data" / "shop.sqlite", data)
-    atomic_write_text(root / "data" / "tickets.jsonl", "\n".join(tickets) + "\n")
-    atomic_write_text(root / "data" / "eval.jsonl", "\n".join(evalset.lines) + "\n")
-    write_corpus(root / "data" / "corpus", company, articles, data.products, tickets, rng("corpus"))
+    write_content(root, demo.build(rng), rng("corpus"))

@@ -1,7 +1,9 @@
-"""Plain-text domain prose (data/corpus/*.txt, about 3 MB) for training a tiny model from scratch.
+"""Plain-text domain prose (data/corpus/*.txt, about 3 MB) for training a tiny model from scratch, for any demo
+company.
 
-Seeded recombinations of the help-centre paragraphs, the catalogue, question-and-answer
-prose and the past conversations retold as prose. Eval questions are never used.
+Seeded recombinations of the help-centre paragraphs, the company's catalogue (its own block
+writer), question-and-answer prose and the past conversations retold as prose. Eval questions
+are never used.
 """
 
 from __future__ import annotations
@@ -11,9 +13,7 @@ import random
 from collections.abc import Callable
 from pathlib import Path
 
-from journey.demo import style
-from journey.demo.articles import Article
-from journey.demo.company import Company, Product
+from journey.demo.content import Article, Brand
 from journey.demo.knowledge import plain_text, section_text
 from journey.io import atomic_write_text
 
@@ -22,20 +22,26 @@ _KB = 1000
 
 def write_corpus(
     folder: Path,
-    company: Company,
+    company: Brand,
     articles: list[Article],
-    products: list[Product],
     ticket_lines: list[str],
     rng: random.Random,
+    *,
+    catalogue: Callable[[random.Random], str],
+    speakers: tuple[str, ...],
 ) -> None:
-    """Write handbook.txt, catalogue.txt, faq.txt and conversations.txt to `folder`."""
+    """Write handbook.txt, catalogue.txt (blocks from `catalogue`), faq.txt and conversations.txt (customers
+    called one of `speakers`, e.g. "A customer") to `folder`."""
     paragraphs = [(a, heading, section_text(body)) for a in articles for heading, body in a.sections]
     conversations = [_conversation(line) for line in ticket_lines]
     files: dict[str, tuple[Callable[[], str], int]] = {
         "handbook.txt": (lambda: _handbook_block(company, articles, paragraphs, rng), 900 * _KB),
-        "catalogue.txt": (lambda: _catalogue_block(company, rng.choice(products), rng), 600 * _KB),
+        "catalogue.txt": (lambda: catalogue(rng), 600 * _KB),
         "faq.txt": (lambda: _faq_block(articles, rng), 650 * _KB),
-        "conversations.txt": (lambda: _conversation_block(company, rng.choice(conversations), rng), 900 * _KB),
+        "conversations.txt": (
+            lambda: _conversation_block(company, rng.choice(conversations), speakers, rng),
+            900 * _KB,
+        ),
     }
     for name, (make_block, size) in files.items():
         atomic_write_text(folder / name, _fill(make_block, size))
@@ -52,7 +58,7 @@ def _fill(make_block: Callable[[], str], size: int) -> str:
 
 
 def _handbook_block(
-    company: Company, articles: list[Article], paragraphs: list[tuple[Article, str, str]], rng: random.Random
+    company: Brand, articles: list[Article], paragraphs: list[tuple[Article, str, str]], rng: random.Random
 ) -> str:
     """Either a whole article, or a digest of paragraphs from several articles."""
     if rng.random() < 0.5:
@@ -66,21 +72,8 @@ def _handbook_block(
     return "\n".join(lines)
 
 
-def _catalogue_block(company: Company, product: Product, rng: random.Random) -> str:
-    sentences = [
-        style.product_overview(product),
-        style.product_price(product),
-        style.product_weight(product),
-        style.product_warranty(product),
-        f"You will find the {product.name} in the {product.category} section of the {company.name} shop.",
-        f"The SKU of the {product.name} is {product.sku}.",
-    ]
-    rng.shuffle(sentences)
-    return " ".join(sentences[: rng.randint(3, len(sentences))])
-
-
 def _faq_block(articles: list[Article], rng: random.Random) -> str:
-    article = rng.choice(articles)
+    article = rng.choice([a for a in articles if a.qas])  # an article may answer no question (a safety notice)
     qas = rng.sample(article.qas, rng.randint(1, len(article.qas)))
     lines = [f"Frequently asked questions about {article.topic}."]
     for qa in qas:
@@ -95,7 +88,9 @@ def _conversation(line: str) -> list[tuple[str, str]]:
     return [(m["role"], m["content"]) for m in record["messages"] if m["role"] != "system"]
 
 
-def _conversation_block(company: Company, turns: list[tuple[str, str]], rng: random.Random) -> str:
-    customer = rng.choice(("A customer", "A rider", "A hiker", "Someone"))
+def _conversation_block(
+    company: Brand, turns: list[tuple[str, str]], speakers: tuple[str, ...], rng: random.Random
+) -> str:
+    customer = rng.choice(speakers)
     said = {"user": f"{customer} wrote", "assistant": f"The {company.short_name} support team replied"}
     return "\n".join(f'{said[role]}: "{content}"' for role, content in turns)

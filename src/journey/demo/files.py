@@ -1,8 +1,9 @@
-"""Atomic binary writes (the text counterpart lives in journey.io)."""
+"""Atomic binary writes (the text counterpart lives in journey.io) and a SQLite database as bytes."""
 
 from __future__ import annotations
 
 import os
+import sqlite3
 import tempfile
 from pathlib import Path
 
@@ -20,3 +21,15 @@ def atomic_write_bytes(path: Path, data: bytes) -> None:
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+def sqlite_bytes(schema: str, tables: dict[str, list[tuple]]) -> bytes:
+    """A SQLite database built in memory from `schema` and each table's rows (inserted in that order)."""
+    with sqlite3.connect(":memory:") as db:
+        db.executescript(schema)
+        for table, rows in tables.items():
+            if rows:
+                db.executemany(f"INSERT INTO {table} VALUES ({', '.join('?' * len(rows[0]))})", rows)
+        payload = db.serialize()
+    db.close()
+    return payload

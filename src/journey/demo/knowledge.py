@@ -1,4 +1,4 @@
-"""Render the help-centre articles to files under knowledge/: Markdown, HTML and PDF."""
+"""Render any demo company's help-centre articles to files under knowledge/: Markdown, HTML and PDF."""
 
 from __future__ import annotations
 
@@ -8,13 +8,12 @@ from pathlib import Path
 
 from fpdf import FPDF
 
-from journey.demo.articles import Article, Table
-from journey.demo.company import Company
+from journey.demo.content import Article, Brand, Table
 from journey.demo.files import atomic_write_bytes
 from journey.io import atomic_write_text
 
 
-def write_knowledge(folder: Path, articles: list[Article], company: Company) -> None:
+def write_knowledge(folder: Path, articles: list[Article], company: Brand) -> None:
     """Write every article to `folder`, in the format its path's extension names."""
     for article in articles:
         target = folder / article.path
@@ -37,7 +36,7 @@ def plain_text(article: Article) -> str:
     return "\n\n".join(parts)
 
 
-def render_markdown(article: Article, company: Company) -> str:
+def render_markdown(article: Article, company: Brand) -> str:
     lines = [f"# {article.title}", ""]
     for heading, body in _with_footer(article, company):
         lines += [f"## {heading}", ""]
@@ -50,7 +49,7 @@ def render_markdown(article: Article, company: Company) -> str:
     return "\n".join(lines)
 
 
-def render_html(article: Article, company: Company) -> str:
+def render_html(article: Article, company: Brand) -> str:
     esc = html.escape
     body: list[str] = [f"<h1>{esc(article.title)}</h1>"]
     for heading, content in _with_footer(article, company):
@@ -67,11 +66,11 @@ def render_html(article: Article, company: Company) -> str:
         "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n"
         f"<title>{esc(article.title)} | {esc(company.name)}</title>\n</head>\n<body>\n"
         f"<nav>{esc(company.name)} help centre</nav>\n<main>\n" + "\n".join(body) + "\n</main>\n"
-        f"<footer>{esc(company.name)}, {esc(company.store_address)}</footer>\n</body>\n</html>\n"
+        f"<footer>{esc(company.name)}, {esc(company.address)}</footer>\n</body>\n</html>\n"
     )
 
 
-def render_pdf(article: Article, company: Company) -> bytes:
+def render_pdf(article: Article, company: Brand) -> bytes:
     """A one-article PDF in a core font; the creation date is fixed so the bytes are reproducible."""
     pdf = FPDF()
     pdf.set_creation_date(datetime(2025, 1, 1, tzinfo=UTC))
@@ -89,7 +88,7 @@ def render_pdf(article: Article, company: Company) -> bytes:
     return bytes(pdf.output())
 
 
-def _with_footer(article: Article, company: Company) -> tuple[tuple[str, str | Table], ...]:
+def _with_footer(article: Article, company: Brand) -> tuple[tuple[str, str | Table], ...]:
     """The article's sections plus the help centre's standard closing section."""
     footer = f"Call {company.phone} ({company.support_hours}) or write to {company.email}."
     return (*article.sections, ("Still need help?", footer))

@@ -1,4 +1,4 @@
-"""The help-centre articles: their text, and the questions each one answers.
+"""Larchkite's help-centre articles: their text, and the questions each one answers.
 
 Each article is rendered to a knowledge document (knowledge.py). Its question-and-answer
 pairs feed the tickets (`asks`, several phrasings) and the eval set (`eval_question`, a
@@ -7,37 +7,8 @@ phrasing used nowhere else); `facts` are the exact strings a correct answer quot
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
-from journey.demo.company import Company, Policy
-
-Table = tuple[tuple[str, ...], ...]  # rows of cells; the first row is the header
-
-
-@dataclass(frozen=True)
-class QA:
-    """One question an article answers."""
-
-    answer: str
-    facts: tuple[str, ...]
-    asks: tuple[str, ...]
-    eval_question: str | None = None
-
-
-@dataclass(frozen=True)
-class Article:
-    """One help-centre document; `path` (under knowledge/) picks the format by its extension."""
-
-    path: str
-    title: str
-    topic: str
-    sections: tuple[tuple[str, str | Table], ...]
-    qas: tuple[QA, ...] = ()
-
-    @property
-    def category(self) -> str:
-        """The eval category of this article's questions."""
-        return "troubleshooting" if self.path.startswith("troubleshooting/") else "policy"
+from journey.demo.content import QA, Article, Table
+from journey.demo.larchkite.company import Company, Policy
 
 
 def build_articles(c: Company, p: Policy) -> list[Article]:
@@ -861,7 +832,7 @@ def _services(c: Company, p: Policy) -> list[Article]:
             "services/click-and-collect.md", "Click & Collect at our store", "Click & Collect",
             (
                 ("How it works",
-                 f"Choose Click & Collect at checkout and pick up at {c.store_address}. Your order is ready "
+                 f"Choose Click & Collect at checkout and pick up at {c.address}. Your order is ready "
                  f"within {p.pickup_ready} and we hold it for {p.pickup_hold}. Collection is free."),
                 ("Opening hours",
                  f"Monday to Saturday 09:30 to 18:30, and on Thursdays until {p.late_opening}. Bring your "

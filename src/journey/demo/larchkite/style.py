@@ -1,4 +1,4 @@
-"""The support team's house style, shared by the past tickets and the eval references.
+"""Larchkite's house style, shared by the past tickets and the eval references.
 
 Every reply greets the customer by name (or "Hi there,"), names what they asked about,
 states the specific fact, and ends with the team's sign-off. Hand-overs end with the
@@ -7,8 +7,10 @@ workspace's hand-over sentence instead.
 
 from __future__ import annotations
 
-from journey.demo.company import Company, Product, format_price
-from journey.demo.database import Customer, Order
+import random
+
+from journey.demo.larchkite.company import Company, Product, format_price
+from journey.demo.larchkite.database import Customer, Order
 from journey.workspace import DEFAULT_HANDOVER_MESSAGE
 
 
@@ -79,3 +81,17 @@ def product_stock(product: Product) -> str:
 
 def product_overview(product: Product) -> str:
     return f"{product.description} It costs {price_text(product.price)}."
+
+
+def catalogue_entry(company: Company, product: Product, rng: random.Random) -> str:
+    """A few sentences on one product, shuffled: a block of the corpus's catalogue.txt."""
+    sentences = [
+        product_overview(product),
+        product_price(product),
+        product_weight(product),
+        product_warranty(product),
+        f"You will find the {product.name} in the {product.category} section of the {company.name} shop.",
+        f"The SKU of the {product.name} is {product.sku}.",
+    ]
+    rng.shuffle(sentences)
+    return " ".join(sentences[: rng.randint(3, len(sentences))])

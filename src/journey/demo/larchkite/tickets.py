@@ -8,17 +8,15 @@ customers held out for the eval set never appear here.
 
 from __future__ import annotations
 
-import json
 import random
 import re
 from dataclasses import dataclass
 
-from journey.demo import style
-from journey.demo.articles import QA, Article
-from journey.demo.company import Company
-from journey.demo.database import Customer, Order, ShopData
-
-Message = dict[str, str]
+from journey.demo.content import QA, Article
+from journey.demo.larchkite import style
+from journey.demo.larchkite.company import Company
+from journey.demo.larchkite.database import Customer, Order, ShopData
+from journey.demo.lines import Message, assistant, ticket_line, user
 
 # (what the customer wrote, how the agent acknowledged it before handing over)
 HANDOVERS: tuple[tuple[str, str], ...] = (
@@ -133,7 +131,7 @@ class _Writer:
 
     def exchange(self, text: str, subject: str, body: str) -> list[Message]:
         message, name = self.ask(text)
-        return [_user(message), _assistant(style.reply(self.company, name, subject, body))]
+        return [user(message), assistant(style.reply(self.company, name, subject, body))]
 
 
 def build_tickets(
@@ -158,7 +156,8 @@ def build_tickets(
         *_handover_tickets(w, articles),
     ]
     rng.shuffle(conversations)
-    return [_to_line(i, conv, company, system_prompt) for i, conv in enumerate(conversations)]
+    system = system_prompt.replace("{company}", company.name)
+    return [ticket_line(i, conv, system) for i, conv in enumerate(conversations)]
 
 
 def _policy_tickets(w: _Writer, articles: list[Article]) -> list[list[Message]]:
@@ -180,7 +179,7 @@ def _follow_up(w: _Writer, qa: QA) -> list[Message]:
     ask = w.rng.choice(qa.asks)
     if not re.match(r"I\b", ask):
         ask = ask[0].lower() + ask[1:]
-    return [_user(f"And one more thing: {ask}"), _assistant(f"{qa.answer} {w.company.sign_off}")]
+    return [user(f"And one more thing: {ask}"), assistant(f"{qa.answer} {w.company.sign_off}")]
 
 
 def _product_tickets(w: _Writer, data: ShopData) -> list[list[Message]]:
@@ -202,10 +201,10 @@ def _order_tickets(w: _Writer, data: ShopData, orders: list[Order]) -> list[list
         if n % 5 == 0:
             message, name = w.ask("Where's my parcel? I ordered a few days ago.")
             conversations.append([
-                _user(message),
-                _assistant(f"{style.greeting(name)} {_ORDER_NUMBER_REQUEST}"),
-                _user(f"Sure, it's {order.order_id}."),
-                _assistant(f"Thanks! {update} {w.company.sign_off}"),
+                user(message),
+                assistant(f"{style.greeting(name)} {_ORDER_NUMBER_REQUEST}"),
+                user(f"Sure, it's {order.order_id}."),
+                assistant(f"Thanks! {update} {w.company.sign_off}"),
             ])  # fmt: skip
         else:
             template = w.rng.choice(_ORDER_ASKS)
@@ -223,15 +222,15 @@ def _account_tickets(w: _Writer, data: ShopData, customers: list[Customer]) -> l
         subject = "asking about your Trail Points account"
         if n % 4 == 0:
             conversations.append([
-                _user(f"Can you tell me how many loyalty points I've got? Thanks, {customer.first_name}"),
-                _assistant(f"{style.greeting(customer.first_name)} {_CUSTOMER_NUMBER_REQUEST}"),
-                _user(f"It's {customer.number}."),
-                _assistant(f"Thanks! {summary} {w.company.sign_off}"),
+                user(f"Can you tell me how many loyalty points I've got? Thanks, {customer.first_name}"),
+                assistant(f"{style.greeting(customer.first_name)} {_CUSTOMER_NUMBER_REQUEST}"),
+                user(f"It's {customer.number}."),
+                assistant(f"Thanks! {summary} {w.company.sign_off}"),
             ])  # fmt: skip
         else:
             ask = w.rng.choice(_ACCOUNT_ASKS).format(id=customer.number)
             reply = style.reply(w.company, customer.first_name, subject, summary)
-            conversations.append([_user(f"{ask} {customer.first_name} {customer.last_name}"), _assistant(reply)])
+            conversations.append([user(f"{ask} {customer.first_name} {customer.last_name}"), assistant(reply)])
     return conversations
 
 
@@ -242,31 +241,11 @@ def _handover_tickets(w: _Writer, articles: list[Article]) -> list[list[Message]
     for n, (case, empathy) in enumerate(HANDOVERS):
         for _ in range(3 if n % 3 == 0 else 2):
             message, name = w.ask(case)
-            handover = [_user(message), _assistant(style.handover_reply(name, empathy))]
+            handover = [user(message), assistant(style.handover_reply(name, empathy))]
             if w.rng.random() < 0.2:
                 article, qa = w.rng.choice(qas)
                 first = w.exchange(w.rng.choice(qa.asks), f"asking about {article.topic}", qa.answer)
                 later = style.handover_reply(None, empathy).removeprefix("Hi there, ")
-                handover = [*first, _user(case), _assistant(later)]
+                handover = [*first, user(case), assistant(later)]
             conversations.append(handover)
     return conversations
-
-
-def _to_line(index: int, conversation: list[Message], company: Company, system_prompt: str) -> str:
-    """One JSONL line: mostly chat format, every 16th with the system prompt, every 45th as prompt/completion."""
-    if index % 45 == 7 and len(conversation) == 2:
-        record: dict[str, object] = {"prompt": conversation[0]["content"], "completion": conversation[1]["content"]}
-    elif index % 16 == 3:
-        system = {"role": "system", "content": system_prompt.replace("{company}", company.name)}
-        record = {"messages": [system, *conversation]}
-    else:
-        record = {"messages": conversation}
-    return json.dumps(record, ensure_ascii=False)
-
-
-def _user(content: str) -> Message:
-    return {"role": "user", "content": content}
-
-
-def _assistant(content: str) -> Message:
-    return {"role": "assistant", "content": content}

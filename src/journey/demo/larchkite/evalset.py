@@ -8,14 +8,14 @@ escalation keyword, half are complex cases only a human should take.
 
 from __future__ import annotations
 
-import json
 import random
 from dataclasses import dataclass
 
-from journey.demo import style
-from journey.demo.articles import Article
-from journey.demo.company import Company, Product, format_price
-from journey.demo.database import Customer, Order, ShopData
+from journey.demo.content import Article
+from journey.demo.larchkite import style
+from journey.demo.larchkite.company import Company, Product, format_price
+from journey.demo.larchkite.database import Customer, Order, ShopData
+from journey.demo.lines import eval_lines, eval_row
 
 # (question, empathy before the hand-over); the first nine contain an escalation keyword.
 SENSITIVE: tuple[tuple[str, str], ...] = (
@@ -103,21 +103,15 @@ def build_eval_set(company: Company, articles: list[Article], data: ShopData, rn
         *_product_rows(company, rng.sample(data.products, 21)),
         *_order_rows(company, data, orders),
         *_account_rows(company, data, customers),
-        *(_row(q, style.handover_reply(None, empathy), [], "sensitive", escalate=True) for q, empathy in SENSITIVE),
+        *(eval_row(q, style.handover_reply(None, empathy), [], "sensitive", escalate=True) for q, empathy in SENSITIVE),
     ]
     rng.shuffle(rows)
-    lines = [json.dumps({"id": f"q-{n:03d}", **row}, ensure_ascii=False) for n, row in enumerate(rows, start=1)]
-    return EvalSet(lines, {o.order_id for o in orders}, {c.number for c in customers})
-
-
-def _row(question: str, reference: str, facts: list[str], category: str, *, escalate: bool = False) -> dict:
-    return {"question": question, "reference": reference, "facts": facts, "escalate": escalate,
-            "category": category}  # fmt: skip
+    return EvalSet(eval_lines(rows), {o.order_id for o in orders}, {c.number for c in customers})
 
 
 def _article_rows(company: Company, articles: list[Article]) -> list[dict]:
     return [
-        _row(qa.eval_question, style.reply(company, None, f"asking about {article.topic}", qa.answer),
+        eval_row(qa.eval_question, style.reply(company, None, f"asking about {article.topic}", qa.answer),
              list(qa.facts), article.category)
         for article in articles
         for qa in article.qas
@@ -137,7 +131,7 @@ def _product_rows(company: Company, products: list[Product]) -> list[dict]:
                          [f"{product.warranty_months} months", price]),
         }[kind]  # fmt: skip
         reference = style.reply(company, None, f"your question about the {product.name}", body)
-        rows.append(_row(template.format(name=product.name), reference, facts, "product"))
+        rows.append(eval_row(template.format(name=product.name), reference, facts, "product"))
     return rows
 
 
@@ -158,7 +152,7 @@ def _order_rows(company: Company, data: ShopData, orders: list[Order]) -> list[d
             company, None, f"checking on order {order.order_id}", style.order_update(order, data.items_text(order))
         )
         question = _ORDER_QUESTIONS[n % len(_ORDER_QUESTIONS)].format(id=order.order_id)
-        rows.append(_row(question, reference, facts, "order"))
+        rows.append(eval_row(question, reference, facts, "order"))
     return rows
 
 
@@ -169,5 +163,5 @@ def _account_rows(company: Company, data: ShopData, customers: list[Customer]) -
         facts = [customer.tier, str(customer.points)] if kind == "balance" else [customer.points_expire_on]
         summary = style.account_summary(customer, data.open_returns(customer.number))
         reference = style.reply(company, None, "asking about your Trail Points account", summary)
-        rows.append(_row(template.format(id=customer.number), reference, facts, "account"))
+        rows.append(eval_row(template.format(id=customer.number), reference, facts, "account"))
     return rows

@@ -1,19 +1,19 @@
-"""The shop's database: product catalogue, customers (CRM), orders, order items and returns.
+"""Larchkite's database: product catalogue, customers (CRM), orders, order items and returns.
 
-`build_shop_data` invents the rows (seeded); `write_database` stores them as SQLite;
+`build_shop_data` invents the rows (seeded); `database_bytes` stores them as SQLite;
 `LOOKUPS` are the read-only queries journey.toml declares against it.
 """
 
 from __future__ import annotations
 
 import random
-import sqlite3
 import unicodedata
 from dataclasses import dataclass
 from datetime import date, timedelta
-from pathlib import Path
 
-from journey.demo.company import (
+from journey.demo.content import LookupSpec
+from journey.demo.files import sqlite_bytes
+from journey.demo.larchkite.company import (
     COUNTRIES,
     FIRST_NAMES,
     LAST_NAMES,
@@ -22,22 +22,9 @@ from journey.demo.company import (
     Product,
     build_catalogue,
 )
-from journey.demo.files import atomic_write_bytes
 
 ORDER_PATTERN = r"\bLK-[0-9]{6}\b"
 CUSTOMER_PATTERN = r"\bC-[0-9]{5}\b"
-
-
-@dataclass(frozen=True)
-class LookupSpec:
-    """A named, parameterised, read-only query (rendered into journey.toml); `requires`: the identity
-    fields (columns of its result) a served caller must have verified to get its rows."""
-
-    name: str
-    sql: str
-    params: dict[str, str]
-    description: str
-    requires: tuple[str, ...] = ()
 
 
 LOOKUPS = (
@@ -304,33 +291,15 @@ CREATE INDEX orders_by_customer ON orders(customer_number);
 """
 
 
-def write_database(path: Path, data: ShopData) -> None:
-    """Build the SQLite database in memory and write its bytes in one atomic step."""
-    with sqlite3.connect(":memory:") as db:
-        db.executescript(_SCHEMA)
-        db.executemany(
-            "INSERT INTO products VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-            [(p.sku, p.name, p.category, p.price, p.stock, p.warranty_months, p.weight_g, p.description)
-             for p in data.products],
-        )  # fmt: skip
-        db.executemany(
-            "INSERT INTO customers VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            [(c.number, c.first_name, c.last_name, c.email, c.country, c.tier, c.points, c.points_expire_on,
-              c.member_since) for c in data.customers],
-        )  # fmt: skip
-        db.executemany(
-            "INSERT INTO orders VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            [(o.order_id, o.customer_number, o.placed_on, o.status, o.carrier, o.tracking_code, o.eta_date,
-              o.shipping, o.total) for o in sorted(data.orders, key=lambda o: o.order_id)],
-        )  # fmt: skip
-        db.executemany(
-            "INSERT INTO order_items VALUES (?, ?, ?, ?)",
-            [(o.order_id, i.sku, i.quantity, i.unit_price) for o in data.orders for i in o.items],
-        )
-        db.executemany(
-            "INSERT INTO returns VALUES (?, ?, ?, ?)",
-            [(r.return_id, r.order_id, r.status, r.opened_on) for r in data.returns],
-        )
-        payload = db.serialize()
-    db.close()
-    atomic_write_bytes(path, payload)
+def database_bytes(data: ShopData) -> bytes:
+    """The SQLite database of `data`, as bytes."""
+    return sqlite_bytes(_SCHEMA, {
+        "products": [(p.sku, p.name, p.category, p.price, p.stock, p.warranty_months, p.weight_g, p.description)
+                     for p in data.products],
+        "customers": [(c.number, c.first_name, c.last_name, c.email, c.country, c.tier, c.points,
+                       c.points_expire_on, c.member_since) for c in data.customers],
+        "orders": [(o.order_id, o.customer_number, o.placed_on, o.status, o.carrier, o.tracking_code, o.eta_date,
+                    o.shipping, o.total) for o in sorted(data.orders, key=lambda o: o.order_id)],
+        "order_items": [(o.order_id, i.sku, i.quantity, i.unit_price) for o in data.orders for i in o.items],
+        "returns": [(r.return_id, r.order_id, r.status, r.opened_on) for r in data.returns],
+    })  # fmt: skip

@@ -22,7 +22,7 @@ class Company:
     privacy_email: str = "privacy@larchkite.example"
     phone: str = "+32 9 555 01 87"
     town: str = "Kestrelford"
-    store_address: str = "17 Quay Lane, Kestrelford"
+    address: str = "17 Quay Lane, Kestrelford"  # the shop in town
     support_hours: str = "Monday to Friday 08:15 to 19:00 and Saturday 10:00 to 16:00"
     sign_off: str = "Happy trails! The Larchkite Support Team"
     today: date = date(2025, 10, 7)  # the story's "now": order dates and ETAs are relative to it
