@@ -57,7 +57,9 @@ def load_backend(
     from journey.models.loading import load_model
     from journey.models.precision import choose_precision
 
-    dtype = choose_precision(settings.dtype, "cpu", job="generation").dtype  # the in-process backend runs on CPU
+    chosen = choose_precision(settings.dtype, "cpu", job="generation")  # the in-process backend runs on CPU
+    logging.getLogger(__name__).info("Generating in %s", chosen, extra={"generation_precision": str(chosen)})
+    dtype = chosen.dtype
     if adapter is not None and (adapter / "config.json").is_file():
         from journey.models.adapters import check_model_folder
 
