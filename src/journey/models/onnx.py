@@ -32,7 +32,7 @@ from transformers import PreTrainedTokenizerBase
 from journey.errors import UserError
 from journey.io import atomic_directory
 from journey.models.backends import Generation, encode_chat
-from journey.models.grounding import FactTrie, GroundedFacts, TokenClasses, prompt_facts
+from journey.models.grounding import GroundedFacts, Grounder
 from journey.models.loading import cache_root, load_model, load_tokenizer, resolve_base
 from journey.models.messages import Messages
 
@@ -93,11 +93,18 @@ def torch_threads() -> int:
     return torch.get_num_threads()
 
 
+def _extra_options(precision: str) -> list[str]:
+    """The builder's extra options: logits of the last prompt token only (the prefill's LM head over every
+    prompt token is a vocabulary-wide matmul per token that nothing reads); for int4, int8 activations."""
+    options = ["prune_lm_head=true"]
+    if precision == "int4":
+        options.append("int4_accuracy_level=4")  # int8 activations: the accurate CPU kernel
+    return options
+
+
 def _build(source: Path, output: Path, precision: str, cache: Path) -> None:
     command = [sys.executable, "-m", "onnxruntime_genai.models.builder", "-i", str(source), "-o", str(output)]
-    command += ["-p", precision, "-e", "cpu", "-c", str(cache)]
-    if precision == "int4":
-        command += ["--extra_options", "int4_accuracy_level=4"]  # int8 activations: the accurate CPU kernel
+    command += ["-p", precision, "-e", "cpu", "-c", str(cache), "--extra_options", *_extra_options(precision)]
     done = subprocess.run(command, capture_output=True, text=True, env={**os.environ, "HF_HUB_OFFLINE": "1"})
     if done.returncode == 0:
         return
@@ -120,7 +127,7 @@ def _merged(base_folder: Path, adapter: Path, folder: Path) -> Path:
 
 def _digest(base_folder: Path, adapter: Path | None, precision: str) -> str:
     """What the conversion depends on: the files' names, sizes and modification times, and the settings."""
-    parts = [precision, og.__version__]
+    parts = [precision, og.__version__, *_extra_options(precision)]
     for folder in filter(None, (base_folder, adapter)):
         for path in sorted(p for p in folder.rglob("*") if p.is_file()):
             stat = path.stat()
@@ -160,16 +167,12 @@ class OnnxBackend:
         self.genai_vocab = int(genai["vocab_size"])
         self.stop_ids = set(_ids(genai.get("eos_token_id"))) | set(_ids(genai.get("pad_token_id")))
         self.grounded = grounded
-        self._token_classes: TokenClasses | None = None  # classified on the first grounded generation
+        self._grounder = Grounder(tokenizer, self.genai_vocab) if grounded else None
         self._lock = threading.Lock()
 
-    def _grounding(self, messages: Messages) -> GroundedFacts | None:
-        if not self.grounded:
-            return None
-        if self._token_classes is None:
-            self._token_classes = TokenClasses.of(self.tokenizer, int(self.genai_vocab))
-        trie = FactTrie.build(prompt_facts(messages), self.tokenizer, self._token_classes)
-        return GroundedFacts([trie], self._token_classes)
+    def grounding(self, conversations: list[Messages]) -> GroundedFacts | None:
+        """The processor that keeps each row's facts to its own conversation's, when grounding is on."""
+        return self._grounder.processor(conversations) if self._grounder else None
 
     def complete(self, ids: list[int], *, max_new_tokens: int, processor: GroundedFacts | None = None) -> Iterator[int]:
         """Yield the new token ids after the prompt `ids`, up to `max_new_tokens` or an end-of-turn token;
@@ -203,7 +206,7 @@ class OnnxBackend:
         for messages in conversations:
             ids, truncated = encode_chat(self.tokenizer, messages, self.context_window, max_new_tokens)
             start = time.perf_counter()
-            tokens = list(self.complete(ids, max_new_tokens=max_new_tokens, processor=self._grounding(messages)))
+            tokens = list(self.complete(ids, max_new_tokens=max_new_tokens, processor=self.grounding([messages])))
             text = self.tokenizer.decode(tokens, skip_special_tokens=True).strip()
             results.append(Generation(text, len(ids), len(tokens), time.perf_counter() - start, truncated))
         return results
@@ -213,7 +216,7 @@ class OnnxBackend:
         ids, _ = encode_chat(self.tokenizer, messages, self.context_window, max_new_tokens)
         tokens: list[int] = []
         sent = ""
-        for token in self.complete(ids, max_new_tokens=max_new_tokens, processor=self._grounding(messages)):
+        for token in self.complete(ids, max_new_tokens=max_new_tokens, processor=self.grounding([messages])):
             tokens.append(token)
             text = self.tokenizer.decode(tokens, skip_special_tokens=True)
             if not text.endswith("\ufffd") and len(text) > len(sent):  # an unfinished UTF-8 sequence waits
