@@ -35,11 +35,13 @@ from journey.models.backends import Generation, encode_chat
 from journey.models.grounding import GroundedFacts, Grounder
 from journey.models.loading import cache_root, load_model, load_tokenizer, resolve_base
 from journey.models.messages import Messages
+from journey.models.prefix_cache import MIN_TOKENS, shared_start
 
 log = logging.getLogger(__name__)
 
 MARKER = "journey_onnx.json"  # written last into a finished conversion: a folder without it is unfinished
 TOP_P = 0.95
+GENERATOR_LENGTH = 2048  # tokens a kept generator's key and value buffers hold, so the next prompts fit
 
 
 class OnnxUnsupported(UserError):
@@ -169,6 +171,11 @@ class OnnxBackend:
         self.grounded = grounded
         self._grounder = Grounder(tokenizer, self.genai_vocab) if grounded else None
         self._lock = threading.Lock()
+        # Prompt reuse (models/prefix_cache.py): the generator of the last reply is kept with the tokens
+        # whose keys and values it holds; the next prompt rewinds it to the start they share.
+        self._generator: og.Generator | None = None
+        self._generator_length = 0
+        self._held: list[int] = []
 
     def grounding(self, conversations: list[Messages]) -> GroundedFacts | None:
         """The processor that keeps each row's facts to its own conversation's, when grounding is on."""
@@ -177,28 +184,46 @@ class OnnxBackend:
     def complete(self, ids: list[int], *, max_new_tokens: int, processor: GroundedFacts | None = None) -> Iterator[int]:
         """Yield the new token ids after the prompt `ids`, up to `max_new_tokens` or an end-of-turn token;
         each step's logits pass through `processor` first."""
+        length = min(len(ids) + max_new_tokens, self.context_window)
+        with self._lock:
+            generator = self._generator_for(ids, length)
+            sequence = list(ids)
+            try:
+                while len(sequence) < length and not generator.is_done():
+                    if processor is not None:
+                        logits = torch.from_numpy(generator.get_logits()[:, -1, :].copy())
+                        processed = processor(torch.tensor([sequence]), logits)
+                        generator.set_logits(processed.numpy()[:, None, :])
+                    generator.generate_next_token()
+                    token = int(generator.get_next_tokens()[0])
+                    sequence.append(token)
+                    if token in self.stop_ids:
+                        return
+                    yield token
+            finally:
+                self._held = sequence[:-1]  # the last token's keys and values are not computed yet
+
+    def _generator_for(self, ids: list[int], length: int) -> og.Generator:
+        """The kept generator rewound to the start `ids` shares with what it holds, the rest appended; or a
+        new one when they share too little or it is too short for `length` tokens (the caller holds the lock)."""
+        shared = shared_start(self._held, ids)
+        self._held = []  # until the caller says what the generator holds
+        if self._generator is not None and shared >= MIN_TOKENS and length <= self._generator_length:
+            self._generator.rewind_to(shared)
+            self._generator.append_tokens(ids[shared:])
+            return self._generator
         params = og.GeneratorParams(self.model)
-        search = {"max_length": min(len(ids) + max_new_tokens, self.context_window), "batch_size": 1}
+        self._generator_length = min(max(length, GENERATOR_LENGTH), self.context_window)
+        search = {"max_length": self._generator_length, "batch_size": 1}
         if self.temperature > 0:
             search |= {"do_sample": True, "temperature": self.temperature, "top_p": TOP_P, "top_k": 0}
         else:
             search |= {"do_sample": False}
         params.set_search_options(**search)
-        with self._lock:
-            generator = og.Generator(self.model, params)
-            generator.append_tokens(ids)
-            sequence = list(ids)
-            while not generator.is_done():
-                if processor is not None:
-                    logits = torch.from_numpy(generator.get_logits()[:, -1, :].copy())
-                    processed = processor(torch.tensor([sequence]), logits)
-                    generator.set_logits(processed.numpy()[:, None, :])
-                generator.generate_next_token()
-                token = int(generator.get_next_tokens()[0])
-                sequence.append(token)
-                if token in self.stop_ids:
-                    return
-                yield token
+        self._generator = None  # its key and value buffers go before the new one's are allocated
+        self._generator = og.Generator(self.model, params)
+        self._generator.append_tokens(ids)
+        return self._generator
 
     def generate(self, conversations: list[Messages], *, max_new_tokens: int) -> list[Generation]:
         """One reply a conversation, one after the other (the runtime is fast enough unbatched here)."""

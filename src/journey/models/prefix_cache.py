@@ -26,12 +26,7 @@ class PrefixCache:
 
     def shared(self, ids: list[int]) -> int:
         """How many leading tokens of `ids` the cache holds (at least one token is always left to prefill)."""
-        length = 0
-        for cached, token in zip(self.ids, ids[:-1], strict=False):
-            if cached != token:
-                break
-            length += 1
-        return length
+        return shared_start(self.ids, ids)
 
     def start(self, ids: list[int]) -> DynamicCache | None:
         """A copy of the cached keys and values of the part of `ids` they cover, or None when too little is."""
@@ -55,6 +50,16 @@ class PrefixCache:
             return
         cache.crop(len(ids) - cache.get_seq_length())  # drop the reply
         self.ids, self._cache = list(ids), cache
+
+
+def shared_start(cached: list[int], ids: list[int]) -> int:
+    """How many leading tokens of `ids` are those of `cached`, leaving at least the last token of `ids` out."""
+    length = 0
+    for old, new in zip(cached, ids[:-1], strict=False):
+        if old != new:
+            break
+        length += 1
+    return length
 
 
 def reusable(cache: object) -> bool:
