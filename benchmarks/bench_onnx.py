@@ -126,14 +126,16 @@ def main() -> None:
         f"{choose_precision('auto', job='generation')} + prompt reuse"
     )
     for setup in args.setups.split(","):
-        results = {variant: run(workspace, setup, items, variant) for variant in variants}
-        baseline = results[variants[0]]
         print(f"{setup}:")
-        for variant, timings in results.items():
+        baseline = None
+        for variant in variants:
+            timings = run(workspace, setup, items, variant)
+            baseline = baseline or timings
             speed_up = statistics.median(baseline.answer) / statistics.median(timings.answer)
             print(
                 f"  {variant:18} answer {p50_p95(timings.answer)} (x{speed_up:.1f}) · first piece "
-                f"{p50_p95(timings.first)} · {paired(baseline.correct, timings.correct)}"
+                f"{p50_p95(timings.first)} · {paired(baseline.correct, timings.correct)}",
+                flush=True,
             )
 
 
