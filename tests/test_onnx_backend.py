@@ -157,3 +157,22 @@ def test_a_prompt_sharing_the_last_ones_start_reuses_its_keys_and_values(small_m
         assert reusing._held[: len(ids)] == ids  # what the kept generator holds: this prompt, then the reply
     first = encode_chat(tokenizer, [system, {"role": "user", "content": questions[0]}], 256, NEW_TOKENS)[0]
     assert shared_start(reusing._held, first) >= MIN_TOKENS
+
+
+def test_an_adapter_trained_on_a_named_base_merges_onto_its_resolved_folder(
+    small_model: Path, adapter: Path, tmp_path: Path
+) -> None:
+    """An embedded base is named (smollm2-135m-instruct) in the adapter's provenance but converted from its
+    cached folder: the name, not the folder, is what the adapter is checked against."""
+    from journey.errors import UserError
+    from journey.models.adapters import TRAINING_INFO
+
+    named = tmp_path / "named-adapter"
+    named.mkdir()
+    for file in adapter.iterdir():
+        (named / file.name).write_bytes(file.read_bytes())
+    (named / TRAINING_INFO).write_text('{"base": "tiny-embedded"}', encoding="utf-8")
+    with pytest.raises(UserError, match="trained on base model 'tiny-embedded'"):
+        converted_model(small_model, named, precision="fp32")
+    merged = converted_model(small_model, named, precision="fp32", base="tiny-embedded")
+    assert onnx_tokens(merged, small_model) == greedy(small_model, adapter)

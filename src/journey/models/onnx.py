@@ -48,14 +48,19 @@ class OnnxUnsupported(UserError):
     """The model builder cannot convert this model (its architecture, usually)."""
 
 
-def converted_model(base_folder: Path, adapter: Path | None, *, precision: str) -> Path:
-    """The ONNX model for `base_folder` (+ `adapter` merged), converted once and cached."""
+def converted_model(base_folder: Path, adapter: Path | None, *, precision: str, base: str | None = None) -> Path:
+    """The ONNX model for `base_folder` (+ `adapter` merged), converted once and cached; `base`: the name the
+    adapter's base was given as (an embedded name, resolved to `base_folder`), if not the folder itself."""
     key = _digest(base_folder, adapter, precision)
     target = cache_root() / "onnx" / f"{base_folder.name}-{precision}-{key[:16]}"
     if (target / MARKER).is_file():
         return target
     with tempfile.TemporaryDirectory(prefix="journey-onnx-") as scratch, atomic_directory(target) as built:
-        source = base_folder if adapter is None else _merged(base_folder, adapter, Path(scratch) / "merged")
+        source = (
+            base_folder
+            if adapter is None
+            else _merged(base_folder, adapter, Path(scratch) / "merged", base or str(base_folder))
+        )
         log.info("Converting %s to ONNX (%s) once; cached at %s", source.name, precision, target)
         _build(source, built, precision, Path(scratch) / "cache")
         (built / MARKER).write_text(json.dumps({"digest": key, "precision": precision}), encoding="utf-8")
@@ -74,7 +79,7 @@ def onnx_backend(
         from huggingface_hub import snapshot_download
 
         folder = Path(snapshot_download(base))
-    converted = converted_model(folder, adapter, precision=precision)
+    converted = converted_model(folder, adapter, precision=precision, base=base)
     threads = torch_threads()
     log.info("ONNX Runtime GenAI: %s, %d intra-op threads", converted.name, threads)
     tokenizer = load_tokenizer(str(folder))
@@ -117,12 +122,12 @@ def _build(source: Path, output: Path, precision: str, cache: Path) -> None:
     raise UserError(f"Converting {source} to ONNX failed: {tail[0]}")
 
 
-def _merged(base_folder: Path, adapter: Path, folder: Path) -> Path:
-    """`base_folder` with the LoRA `adapter` merged in, saved to `folder`."""
+def _merged(base_folder: Path, adapter: Path, folder: Path, base: str) -> Path:
+    """`base_folder` (named `base`) with the LoRA `adapter` merged in, saved to `folder`."""
     from journey.models.adapters import attach_adapter
 
     model, tokenizer = load_model(str(base_folder))
-    attach_adapter(model, adapter, base=str(base_folder)).merge_and_unload().save_pretrained(folder)
+    attach_adapter(model, adapter, base=base).merge_and_unload().save_pretrained(folder)
     tokenizer.save_pretrained(folder)
     return folder
 
