@@ -58,6 +58,7 @@ name = "Testshop"
 [model]
 base = "{tiny_model_dir}"
 max_new_tokens = 12
+dtype = "float32"  # generation compared exactly: not the bf16 that auto picks on AMX CPUs
 [[assistant.escalation]]
 name = "legal"
 keywords = ["lawyer", "legal action"]

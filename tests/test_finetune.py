@@ -44,6 +44,7 @@ name = "Testshop"
 [model]
 base = "{base}"
 max_new_tokens = 40
+dtype = "float32"  # generation compared exactly: not the bf16 that auto picks on AMX CPUs
 [assistant]
 system_prompt = "You are the assistant of {{company}}."
 [finetune]
@@ -103,7 +104,7 @@ def test_the_adapter_is_saved_with_its_provenance_and_loads_in_plain_peft(traine
     plain = PeftModel.from_pretrained(AutoModelForCausalLM.from_pretrained(tiny_model_dir), str(adapter))
     base = AutoModelForCausalLM.from_pretrained(tiny_model_dir)
     ids = list(range(5, 40))
-    assert torch.allclose(_logits(ours, ids), _logits(plain, ids), atol=1e-5)
+    assert torch.allclose(_logits(ours, ids), _logits(plain, ids), atol=1e-4)  # ours is merged: float rounding
     assert not torch.allclose(_logits(base, ids), _logits(plain, ids), atol=1e-3)
 
 

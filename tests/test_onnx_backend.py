@@ -17,6 +17,7 @@ from transformers import AutoModelForCausalLM, AutoTokenizer, GPT2Config, GPT2LM
 from journey.models import load_backend
 from journey.models.backends import TransformersBackend, encode_chat
 from journey.models.onnx import MARKER, OnnxBackend, OnnxUnsupported, converted_model
+from journey.models.prefix_cache import MIN_TOKENS, shared_start
 from journey.workspace import ModelSettings
 
 MESSAGES = [{"role": "user", "content": "Where is my order?"}]
@@ -139,3 +140,39 @@ def test_grounded_facts_apply_as_in_transformers(small_model: Path) -> None:
         assert [g.text for g in onnx] == expected
     free = OnnxBackend(converted, tokenizer).generate(conversations, max_new_tokens=40)
     assert [g.text for g in free] != [g.text for g in onnx]  # grounding changed what was said
+
+
+def test_a_prompt_sharing_the_last_ones_start_reuses_its_keys_and_values(small_model: Path) -> None:
+    """The kept generator, rewound to the start the prompts share, says what a fresh generator says."""
+    converted = converted_model(small_model, None, precision="fp32")
+    tokenizer = AutoTokenizer.from_pretrained(small_model)
+    reusing, fresh = OnnxBackend(converted, tokenizer, threads=1), OnnxBackend(converted, tokenizer, threads=1)
+    system = {"role": "system", "content": "You are the support assistant of Testshop. Returns: 41 days. Be brief."}
+    questions = ["Where is my order?", "What does shipping cost?", "Where is my order?"]
+    for question in questions:
+        ids, _ = encode_chat(tokenizer, [system, {"role": "user", "content": question}], 256, NEW_TOKENS)
+        ours = list(reusing.complete(ids, max_new_tokens=NEW_TOKENS))
+        fresh._generator = None  # a new generator every time: the whole prompt prefilled
+        assert ours == list(fresh.complete(ids, max_new_tokens=NEW_TOKENS))
+        assert reusing._held[: len(ids)] == ids  # what the kept generator holds: this prompt, then the reply
+    first = encode_chat(tokenizer, [system, {"role": "user", "content": questions[0]}], 256, NEW_TOKENS)[0]
+    assert shared_start(reusing._held, first) >= MIN_TOKENS
+
+
+def test_an_adapter_trained_on_a_named_base_merges_onto_its_resolved_folder(
+    small_model: Path, adapter: Path, tmp_path: Path
+) -> None:
+    """An embedded base is named (smollm2-135m-instruct) in the adapter's provenance but converted from its
+    cached folder: the name, not the folder, is what the adapter is checked against."""
+    from journey.errors import UserError
+    from journey.models.adapters import TRAINING_INFO
+
+    named = tmp_path / "named-adapter"
+    named.mkdir()
+    for file in adapter.iterdir():
+        (named / file.name).write_bytes(file.read_bytes())
+    (named / TRAINING_INFO).write_text('{"base": "tiny-embedded"}', encoding="utf-8")
+    with pytest.raises(UserError, match="trained on base model 'tiny-embedded'"):
+        converted_model(small_model, named, precision="fp32")
+    merged = converted_model(small_model, named, precision="fp32", base="tiny-embedded")
+    assert onnx_tokens(merged, small_model) == greedy(small_model, adapter)

@@ -32,11 +32,22 @@ def test_auto_trains_in_bf16_only_where_the_hardware_has_it(cpu) -> None:
     assert choose_precision("auto", job="training").dtype == "float32"
 
 
-def test_cpu_generation_stays_float32_and_an_explicit_setting_wins(cpu) -> None:
+def test_cpu_generation_is_bf16_only_where_its_matmuls_measure_faster(cpu, monkeypatch: pytest.MonkeyPatch) -> None:
     cpu(NATIVE)
+    monkeypatch.setattr(precision, "bf16_matmul_gain", lambda device_type: 3.1)
+    chosen = choose_precision("auto", job="generation")
+    assert chosen.dtype == "bfloat16" and "x3.1" in chosen.reason
+    monkeypatch.setattr(precision, "bf16_matmul_gain", lambda device_type: 1.1)
+    assert choose_precision("auto", job="generation").dtype == "float32"
+    monkeypatch.setattr(precision, "bf16_matmul_gain", lambda device_type: pytest.fail("measured without bf16"))
+    cpu(AVX2_ONLY)
     assert choose_precision("auto", job="generation").dtype == "float32"
     assert choose_precision("bfloat16", job="generation").dtype == "bfloat16"
     assert choose_precision(False, job="fine-tuning").dtype == "float32"
+
+
+def test_the_bf16_matmul_gain_is_measured_here() -> None:
+    assert precision.bf16_matmul_gain.__wrapped__("cpu") > 0
 
 
 def test_forcing_bf16_without_it_warns_with_the_measured_slowdown(cpu, caplog: pytest.LogCaptureFixture) -> None:

@@ -16,9 +16,10 @@ from typing import Protocol
 import torch
 from transformers import LogitsProcessorList, PreTrainedModel, PreTrainedTokenizerBase, TextIteratorStreamer
 
-from journey.models.grounding import FactTrie, GroundedFacts, TokenClasses, prompt_facts
+from journey.models.grounding import GroundedFacts, Grounder
 from journey.models.loading import token_id_list
 from journey.models.messages import Messages
+from journey.models.prefix_cache import PrefixCache
 
 log = logging.getLogger(__name__)
 
@@ -39,6 +40,17 @@ class Backend(Protocol):
 
     name: str
 
+    def _generate(self, kwargs: dict, single: list[int] | None) -> torch.Tensor:
+        """model.generate(**kwargs) (the caller holds the lock); `single`: the prompt's ids when it is one
+        conversation, which then starts from the cached prefix and leaves its own for the next."""
+        if single is None or self.prefix is None:
+            return self.model.generate(**kwargs)
+        if (cache := self.prefix.start(single)) is not None:
+            kwargs = {**kwargs, "cache": cache}
+        output = self.model.generate(**kwargs, return_dict_in_generate=True)
+        self.prefix.remember(single, output.cache)
+        return output.sequences
+
     def generate(self, conversations: list[Messages], *, max_new_tokens: int) -> list[Generation]: ...
 
     def stream(self, messages: Messages, *, max_new_tokens: int) -> Iterator[str]: ...
@@ -48,7 +60,9 @@ class TransformersBackend:
     """Generate in-process with a transformers model (optionally a PEFT-wrapped one).
 
     `grounded`: every fact-like span it writes (number, price, date, code, e-mail) is
-    copied from the conversation it was given (models/grounding.py).
+    copied from the conversation it was given (models/grounding.py). `reuse_prefix`: a single
+    conversation's prompt starts from the cached keys and values of the start that the recent prompts
+    shared (models/prefix_cache.py).
     """
 
     def __init__(
@@ -60,6 +74,7 @@ class TransformersBackend:
         temperature: float = 0.0,
         context_window: int | None = None,
         grounded: bool = False,
+        reuse_prefix: bool = True,
     ) -> None:
         self.model = model
         self.tokenizer = tokenizer
@@ -67,7 +82,8 @@ class TransformersBackend:
         self.temperature = temperature
         self.context_window = context_window or _context_window(model, tokenizer)
         self.grounded = grounded
-        self._token_classes: TokenClasses | None = None  # classified on the first grounded generation
+        self._grounder = Grounder(tokenizer, model.config.vocab_size) if grounded else None
+        self.prefix = PrefixCache() if reuse_prefix else None
         self._lock = threading.Lock()  # one forward pass at a time; callers may be threads
 
     def encode(self, messages: Messages, *, max_new_tokens: int) -> tuple[list[int], bool]:
@@ -84,17 +100,23 @@ class TransformersBackend:
 
     def grounding(self, conversations: list[Messages]) -> GroundedFacts | None:
         """The processor that keeps each row's facts to its own conversation's, when grounding is on."""
-        if not self.grounded:
-            return None
-        if self._token_classes is None:
-            self._token_classes = TokenClasses.of(self.tokenizer, self.model.config.vocab_size)
-        tries = [FactTrie.build(prompt_facts(m), self.tokenizer, self._token_classes) for m in conversations]
-        return GroundedFacts(tries, self._token_classes)
+        return self._grounder.processor(conversations) if self._grounder else None
 
     def _grounding(self, conversations: list[Messages]) -> dict:
         """generate()'s keyword for `grounding`, or none."""
         processor = self.grounding(conversations)
         return {"logits_processor": LogitsProcessorList([processor])} if processor else {}
+
+    def _generate(self, kwargs: dict, single: list[int] | None) -> torch.Tensor:
+        """model.generate(**kwargs) (the caller holds the lock); `single`: the prompt's ids when it is one
+        conversation, which then starts from the cached prefix and leaves its own for the next."""
+        if single is None or self.prefix is None:
+            return self.model.generate(**kwargs)
+        if (cache := self.prefix.start(single)) is not None:
+            kwargs = {**kwargs, "cache": cache}
+        output = self.model.generate(**kwargs, return_dict_in_generate=True)
+        self.prefix.remember(single, output.cache)
+        return output.sequences
 
     def generate(self, conversations: list[Messages], *, max_new_tokens: int) -> list[Generation]:
         """Generate replies for a batch of conversations in one left-padded forward pass."""
@@ -107,11 +129,10 @@ class TransformersBackend:
             input_ids[row, width - len(ids) :] = torch.tensor(ids)
             attention[row, width - len(ids) :] = 1
         start = time.perf_counter()
-        grounding = self._grounding(conversations)
+        kwargs = {"input_ids": input_ids, "attention_mask": attention, **self._sampling(max_new_tokens)}
+        kwargs |= self._grounding(conversations)
         with self._lock, torch.inference_mode():
-            output = self.model.generate(
-                input_ids=input_ids, attention_mask=attention, **self._sampling(max_new_tokens), **grounding
-            )
+            output = self._generate(kwargs, encoded[0][0] if len(encoded) == 1 else None)
         seconds = time.perf_counter() - start
         stop_ids = set(token_id_list(self.model.generation_config.eos_token_id)) | {pad_id}
         results = []
@@ -135,7 +156,7 @@ class TransformersBackend:
 
         def run() -> None:
             with self._lock, torch.inference_mode():
-                self.model.generate(**kwargs)
+                self._generate(kwargs, ids)
 
         worker = threading.Thread(target=run, daemon=True)
         worker.start()

@@ -155,6 +155,27 @@ class GroundedFacts(LogitsProcessor):
         return scores
 
 
+class Grounder:
+    """Builds the `GroundedFacts` of each generation for one tokenizer; every in-process backend owns one.
+    The vocabulary is classified once, on the first grounded generation."""
+
+    def __init__(self, tokenizer: PreTrainedTokenizerBase, vocab_size: int) -> None:
+        self.tokenizer = tokenizer
+        self.vocab_size = vocab_size
+        self._classes: TokenClasses | None = None
+
+    @property
+    def classes(self) -> TokenClasses:
+        if self._classes is None:
+            self._classes = TokenClasses.of(self.tokenizer, self.vocab_size)
+        return self._classes
+
+    def processor(self, conversations: list[Messages]) -> GroundedFacts:
+        """The processor that keeps each row's facts to its own conversation's."""
+        tries = [FactTrie.build(prompt_facts(m), self.tokenizer, self.classes) for m in conversations]
+        return GroundedFacts(tries, self.classes)
+
+
 def prompt_facts(messages: Messages) -> set[str]:
     """Every fact the conversation states: system prompt, data block, question and earlier turns."""
     return stated_facts("\n".join(str(message.get("content") or "") for message in messages))

@@ -32,28 +32,35 @@ from transformers import PreTrainedTokenizerBase
 from journey.errors import UserError
 from journey.io import atomic_directory
 from journey.models.backends import Generation, encode_chat
-from journey.models.grounding import FactTrie, GroundedFacts, TokenClasses, prompt_facts
+from journey.models.grounding import GroundedFacts, Grounder
 from journey.models.loading import cache_root, load_model, load_tokenizer, resolve_base
 from journey.models.messages import Messages
+from journey.models.prefix_cache import MIN_TOKENS, shared_start
 
 log = logging.getLogger(__name__)
 
 MARKER = "journey_onnx.json"  # written last into a finished conversion: a folder without it is unfinished
 TOP_P = 0.95
+GENERATOR_LENGTH = 2048  # tokens a kept generator's key and value buffers hold, so the next prompts fit
 
 
 class OnnxUnsupported(UserError):
     """The model builder cannot convert this model (its architecture, usually)."""
 
 
-def converted_model(base_folder: Path, adapter: Path | None, *, precision: str) -> Path:
-    """The ONNX model for `base_folder` (+ `adapter` merged), converted once and cached."""
+def converted_model(base_folder: Path, adapter: Path | None, *, precision: str, base: str | None = None) -> Path:
+    """The ONNX model for `base_folder` (+ `adapter` merged), converted once and cached; `base`: the name the
+    adapter's base was given as (an embedded name, resolved to `base_folder`), if not the folder itself."""
     key = _digest(base_folder, adapter, precision)
     target = cache_root() / "onnx" / f"{base_folder.name}-{precision}-{key[:16]}"
     if (target / MARKER).is_file():
         return target
     with tempfile.TemporaryDirectory(prefix="journey-onnx-") as scratch, atomic_directory(target) as built:
-        source = base_folder if adapter is None else _merged(base_folder, adapter, Path(scratch) / "merged")
+        source = (
+            base_folder
+            if adapter is None
+            else _merged(base_folder, adapter, Path(scratch) / "merged", base or str(base_folder))
+        )
         log.info("Converting %s to ONNX (%s) once; cached at %s", source.name, precision, target)
         _build(source, built, precision, Path(scratch) / "cache")
         (built / MARKER).write_text(json.dumps({"digest": key, "precision": precision}), encoding="utf-8")
@@ -72,7 +79,7 @@ def onnx_backend(
         from huggingface_hub import snapshot_download
 
         folder = Path(snapshot_download(base))
-    converted = converted_model(folder, adapter, precision=precision)
+    converted = converted_model(folder, adapter, precision=precision, base=base)
     threads = torch_threads()
     log.info("ONNX Runtime GenAI: %s, %d intra-op threads", converted.name, threads)
     tokenizer = load_tokenizer(str(folder))
@@ -93,11 +100,18 @@ def torch_threads() -> int:
     return torch.get_num_threads()
 
 
+def _extra_options(precision: str) -> list[str]:
+    """The builder's extra options: logits of the last prompt token only (the prefill's LM head over every
+    prompt token is a vocabulary-wide matmul per token that nothing reads); for int4, int8 activations."""
+    options = ["prune_lm_head=true"]
+    if precision == "int4":
+        options.append("int4_accuracy_level=4")  # int8 activations: the accurate CPU kernel
+    return options
+
+
 def _build(source: Path, output: Path, precision: str, cache: Path) -> None:
     command = [sys.executable, "-m", "onnxruntime_genai.models.builder", "-i", str(source), "-o", str(output)]
-    command += ["-p", precision, "-e", "cpu", "-c", str(cache)]
-    if precision == "int4":
-        command += ["--extra_options", "int4_accuracy_level=4"]  # int8 activations: the accurate CPU kernel
+    command += ["-p", precision, "-e", "cpu", "-c", str(cache), "--extra_options", *_extra_options(precision)]
     done = subprocess.run(command, capture_output=True, text=True, env={**os.environ, "HF_HUB_OFFLINE": "1"})
     if done.returncode == 0:
         return
@@ -108,19 +122,19 @@ def _build(source: Path, output: Path, precision: str, cache: Path) -> None:
     raise UserError(f"Converting {source} to ONNX failed: {tail[0]}")
 
 
-def _merged(base_folder: Path, adapter: Path, folder: Path) -> Path:
-    """`base_folder` with the LoRA `adapter` merged in, saved to `folder`."""
+def _merged(base_folder: Path, adapter: Path, folder: Path, base: str) -> Path:
+    """`base_folder` (named `base`) with the LoRA `adapter` merged in, saved to `folder`."""
     from journey.models.adapters import attach_adapter
 
     model, tokenizer = load_model(str(base_folder))
-    attach_adapter(model, adapter, base=str(base_folder)).merge_and_unload().save_pretrained(folder)
+    attach_adapter(model, adapter, base=base).merge_and_unload().save_pretrained(folder)
     tokenizer.save_pretrained(folder)
     return folder
 
 
 def _digest(base_folder: Path, adapter: Path | None, precision: str) -> str:
     """What the conversion depends on: the files' names, sizes and modification times, and the settings."""
-    parts = [precision, og.__version__]
+    parts = [precision, og.__version__, *_extra_options(precision)]
     for folder in filter(None, (base_folder, adapter)):
         for path in sorted(p for p in folder.rglob("*") if p.is_file()):
             stat = path.stat()
@@ -160,42 +174,61 @@ class OnnxBackend:
         self.genai_vocab = int(genai["vocab_size"])
         self.stop_ids = set(_ids(genai.get("eos_token_id"))) | set(_ids(genai.get("pad_token_id")))
         self.grounded = grounded
-        self._token_classes: TokenClasses | None = None  # classified on the first grounded generation
+        self._grounder = Grounder(tokenizer, self.genai_vocab) if grounded else None
         self._lock = threading.Lock()
+        # Prompt reuse (models/prefix_cache.py): the generator of the last reply is kept with the tokens
+        # whose keys and values it holds; the next prompt rewinds it to the start they share.
+        self._generator: og.Generator | None = None
+        self._generator_length = 0
+        self._held: list[int] = []
 
-    def _grounding(self, messages: Messages) -> GroundedFacts | None:
-        if not self.grounded:
-            return None
-        if self._token_classes is None:
-            self._token_classes = TokenClasses.of(self.tokenizer, int(self.genai_vocab))
-        trie = FactTrie.build(prompt_facts(messages), self.tokenizer, self._token_classes)
-        return GroundedFacts([trie], self._token_classes)
+    def grounding(self, conversations: list[Messages]) -> GroundedFacts | None:
+        """The processor that keeps each row's facts to its own conversation's, when grounding is on."""
+        return self._grounder.processor(conversations) if self._grounder else None
 
     def complete(self, ids: list[int], *, max_new_tokens: int, processor: GroundedFacts | None = None) -> Iterator[int]:
         """Yield the new token ids after the prompt `ids`, up to `max_new_tokens` or an end-of-turn token;
         each step's logits pass through `processor` first."""
+        length = min(len(ids) + max_new_tokens, self.context_window)
+        with self._lock:
+            generator = self._generator_for(ids, length)
+            sequence = list(ids)
+            try:
+                while len(sequence) < length and not generator.is_done():
+                    if processor is not None:
+                        logits = torch.from_numpy(generator.get_logits()[:, -1, :].copy())
+                        processed = processor(torch.tensor([sequence]), logits)
+                        generator.set_logits(processed.numpy()[:, None, :])
+                    generator.generate_next_token()
+                    token = int(generator.get_next_tokens()[0])
+                    sequence.append(token)
+                    if token in self.stop_ids:
+                        return
+                    yield token
+            finally:
+                self._held = sequence[:-1]  # the last token's keys and values are not computed yet
+
+    def _generator_for(self, ids: list[int], length: int) -> og.Generator:
+        """The kept generator rewound to the start `ids` shares with what it holds, the rest appended; or a
+        new one when they share too little or it is too short for `length` tokens (the caller holds the lock)."""
+        shared = shared_start(self._held, ids)
+        self._held = []  # until the caller says what the generator holds
+        if self._generator is not None and shared >= MIN_TOKENS and length <= self._generator_length:
+            self._generator.rewind_to(shared)
+            self._generator.append_tokens(ids[shared:])
+            return self._generator
         params = og.GeneratorParams(self.model)
-        search = {"max_length": min(len(ids) + max_new_tokens, self.context_window), "batch_size": 1}
+        self._generator_length = min(max(length, GENERATOR_LENGTH), self.context_window)
+        search = {"max_length": self._generator_length, "batch_size": 1}
         if self.temperature > 0:
             search |= {"do_sample": True, "temperature": self.temperature, "top_p": TOP_P, "top_k": 0}
         else:
             search |= {"do_sample": False}
         params.set_search_options(**search)
-        with self._lock:
-            generator = og.Generator(self.model, params)
-            generator.append_tokens(ids)
-            sequence = list(ids)
-            while not generator.is_done():
-                if processor is not None:
-                    logits = torch.from_numpy(generator.get_logits()[:, -1, :].copy())
-                    processed = processor(torch.tensor([sequence]), logits)
-                    generator.set_logits(processed.numpy()[:, None, :])
-                generator.generate_next_token()
-                token = int(generator.get_next_tokens()[0])
-                sequence.append(token)
-                if token in self.stop_ids:
-                    return
-                yield token
+        self._generator = None  # its key and value buffers go before the new one's are allocated
+        self._generator = og.Generator(self.model, params)
+        self._generator.append_tokens(ids)
+        return self._generator
 
     def generate(self, conversations: list[Messages], *, max_new_tokens: int) -> list[Generation]:
         """One reply a conversation, one after the other (the runtime is fast enough unbatched here)."""
@@ -203,7 +236,7 @@ class OnnxBackend:
         for messages in conversations:
             ids, truncated = encode_chat(self.tokenizer, messages, self.context_window, max_new_tokens)
             start = time.perf_counter()
-            tokens = list(self.complete(ids, max_new_tokens=max_new_tokens, processor=self._grounding(messages)))
+            tokens = list(self.complete(ids, max_new_tokens=max_new_tokens, processor=self.grounding([messages])))
             text = self.tokenizer.decode(tokens, skip_special_tokens=True).strip()
             results.append(Generation(text, len(ids), len(tokens), time.perf_counter() - start, truncated))
         return results
@@ -213,7 +246,7 @@ class OnnxBackend:
         ids, _ = encode_chat(self.tokenizer, messages, self.context_window, max_new_tokens)
         tokens: list[int] = []
         sent = ""
-        for token in self.complete(ids, max_new_tokens=max_new_tokens, processor=self._grounding(messages)):
+        for token in self.complete(ids, max_new_tokens=max_new_tokens, processor=self.grounding([messages])):
             tokens.append(token)
             text = self.tokenizer.decode(tokens, skip_special_tokens=True)
             if not text.endswith("\ufffd") and len(text) > len(sent):  # an unfinished UTF-8 sequence waits

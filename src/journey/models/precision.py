@@ -76,10 +76,8 @@ def choose_precision(setting: str | bool, device_type: str = "cpu", *, job: str)
     """
     support = bf16_support(device_type)
     if setting == "auto":
-        if job == "generation" and device_type == "cpu":
-            # Decoding a token at a time is memory-bound for small models: SmolLM2-135M on the AMX Xeon
-            # generated 12.1-12.7 tokens/s in fp32 and 11.7-12.5 in bf16, the same greedy text.
-            return Precision("float32", "auto: CPU generation runs in float32")
+        if job == "generation" and device_type == "cpu" and support.native:
+            return _cpu_generation(support)
         if support.native:
             return Precision("bfloat16", f"auto: {support.evidence}")
         return Precision("float32", f"auto: {support.evidence}")
@@ -95,6 +93,29 @@ def choose_precision(setting: str | bool, device_type: str = "cpu", *, job: str)
     return Precision(wanted, "set in journey.toml")
 
 
+def _cpu_generation(support: Bf16Support) -> Precision:
+    """bf16 where this CPU's bf16 matmuls measure at least PREFILL_GAIN times fp32's, else fp32.
+
+    Decoding a token at a time is memory-bound for small models (SmolLM2-135M on the AMX Xeon: 12.1-12.7
+    tokens/s in fp32, 11.7-12.5 in bf16), but the prompt's prefill is matmuls over every prompt token:
+    a 419-token augmented prompt took 0.55-0.61 s in bf16 against 1.63-1.74 s in fp32 there (1 thread)."""
+    gain = bf16_matmul_gain("cpu")
+    if gain >= PREFILL_GAIN:
+        return Precision("bfloat16", f"auto: {support.evidence}, bf16 matmuls measured x{gain:.1f} fp32's")
+    return Precision("float32", f"auto: {support.evidence}, but bf16 matmuls measured only x{gain:.1f} fp32's")
+
+
+PREFILL_GAIN = 1.5  # below this, bf16's rounding is not worth its prefill gain
+
+
+@cache
+def bf16_matmul_gain(device_type: str) -> float:
+    """bf16 matmul FLOP/s over fp32's on a prefill-sized product, measured once per process (~0.2 s)."""
+    device = torch.device(device_type)
+    fp32 = matmul_flops(torch.float32, device, seconds=0.1, sizes=(1024,))
+    return matmul_flops(torch.bfloat16, device, seconds=0.1, sizes=(1024,)) / fp32
+
+
 def _measured_slowdown(device_type: str) -> str:
     """A quick matmul measurement of bf16 against fp32 on this device, in words."""
     device = torch.device(device_type)
@@ -102,9 +123,11 @@ def _measured_slowdown(device_type: str) -> str:
     return f"measured here: {bf16 / 1e9:,.1f} against {fp32 / 1e9:,.1f} GFLOP/s"
 
 
-def matmul_flops(dtype: torch.dtype, device: torch.device, *, seconds: float = 0.3) -> float:
-    """Best FLOP/s of square matmuls of a few sizes, each timed for about `seconds`."""
-    sizes = (4096, 8192) if device.type == "cuda" else (512, 1024, 2048)
+def matmul_flops(
+    dtype: torch.dtype, device: torch.device, *, seconds: float = 0.3, sizes: tuple[int, ...] | None = None
+) -> float:
+    """Best FLOP/s of square matmuls of a few sizes (default: the device's), each timed for about `seconds`."""
+    sizes = sizes or ((4096, 8192) if device.type == "cuda" else (512, 1024, 2048))
     best = 0.0
     for n in sizes:
         a = torch.randn(n, n, device=device).to(dtype)
