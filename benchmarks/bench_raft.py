@@ -9,6 +9,7 @@ precision / recall, and how many answers said the `<transfer_to_human …>` acti
 
     .venv/bin/python benchmarks/bench_raft.py [--steps 20] [--dev-fraction 0.2] [--variants NAME,...]
         [--workspace DIR]   # an indexed demo workspace to copy (default: a fresh `journey init --demo`)
+        [--keep DIR]        # keep each variant's adapter, to evaluate the chosen one on eval.jsonl afterwards
 """
 
 from __future__ import annotations
@@ -72,6 +73,7 @@ def main() -> None:
     parser.add_argument("--dev-fraction", type=float, default=0.2)
     parser.add_argument("--variants", default=",".join(VARIANTS), help="comma-separated names of VARIANTS")
     parser.add_argument("--workspace", type=Path, default=None)
+    parser.add_argument("--keep", type=Path, default=None, help="copy each variant's adapter to KEEP/<variant>")
     parser.add_argument("--limit", type=int, default=None, help="only the first N development tickets (a smoke test)")
     args = parser.parse_args()
     console = Console(stderr=True)
@@ -96,6 +98,8 @@ def main() -> None:
             started = time.perf_counter()
             report = finetune(workspace, progress=False)
             minutes = (time.perf_counter() - started) / 60
+            if args.keep:
+                shutil.copytree(workspace.adapter_dir, args.keep / name, dirs_exist_ok=True)
             setups = ["augmented", "finetuned+augmented"] if index == 0 else ["finetuned+augmented"]
             dev = score_dev(workspace, setups, limit=args.limit)
             if index == 0:
