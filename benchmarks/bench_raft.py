@@ -31,16 +31,17 @@ from journey.evaluate.tables import TextTable, pct, pct_interval, to_markdown, t
 from journey.finetune import finetune
 from journey.workspace import Workspace
 
-# name -> ([finetune] overrides, [knowledge] overrides); "before" is the mix as it was (hand-overs once,
-# context on 50 %, the oracle dropped from 20 % of those); each other one changes one or two choices
+# name -> ([finetune] overrides, [knowledge] overrides); "before" is the default mix (hand-overs once,
+# context on 50 %, the oracle dropped from 20 % of those); each other one changes one choice from it
 VARIANTS: dict[str, tuple[dict, dict]] = {
-    "before": ({"handover_weight": 1}, {}),
+    "before": ({}, {}),
     "handovers-x3": ({"handover_weight": 3}, {}),
     "handovers-x6": ({"handover_weight": 6}, {}),
-    "x3-no-oracle-drop": ({"handover_weight": 3, "oracle_drop_fraction": 0.0}, {}),
-    "x3-context-80": ({"handover_weight": 3, "augmented_fraction": 0.8}, {}),
-    "x3-top-k-2": ({"handover_weight": 3}, {"top_k": 2}),
+    "no-oracle-drop": ({"oracle_drop_fraction": 0.0}, {}),
+    "context-80": ({"augmented_fraction": 0.8}, {}),
+    "top-k-2": ({}, {"top_k": 2}),
 }
+ANSWER_FIELDS = {"id", "setup", "question", "answer", "handed_over", "reason", "handover_signals"}
 
 
 def variant_workspace(workspace: Workspace, args: argparse.Namespace, name: str) -> Workspace:
@@ -73,6 +74,7 @@ def main() -> None:
     parser.add_argument("--dev-fraction", type=float, default=0.2)
     parser.add_argument("--variants", default=",".join(VARIANTS), help="comma-separated names of VARIANTS")
     parser.add_argument("--workspace", type=Path, default=None)
+    parser.add_argument("--reference", default="augmented", help="set-up answering the split once, beside ('' none)")
     parser.add_argument("--keep", type=Path, default=None, help="copy each variant's adapter to KEEP/<variant>")
     parser.add_argument("--limit", type=int, default=None, help="only the first N development tickets (a smoke test)")
     args = parser.parse_args()
@@ -100,11 +102,14 @@ def main() -> None:
             minutes = (time.perf_counter() - started) / 60
             if args.keep:
                 shutil.copytree(workspace.adapter_dir, args.keep / name, dirs_exist_ok=True)
-            setups = ["augmented", "finetuned+augmented"] if index == 0 else ["finetuned+augmented"]
-            dev = score_dev(workspace, setups, limit=args.limit)
-            if index == 0:
-                console.print(to_rich(dev_table(dev)))
-                table.rows.append(row("augmented (no fine-tune)", dev, "augmented", ["–", "–"]))
+            reference = [args.reference] if args.reference and index == 0 else []
+            dev = score_dev(workspace, [*reference, "finetuned+augmented"], limit=args.limit)
+            console.print(to_rich(dev_table(dev)))
+            if args.keep:  # what each held-out ticket got, to see where the action was said
+                lines = [r.model_dump_json(include=ANSWER_FIELDS) for r in dev.records]
+                (args.keep / name / "dev-answers.jsonl").write_text("\n".join(lines) + "\n", encoding="utf-8")
+            if reference:
+                table.rows.append(row(f"{args.reference} (no fine-tune)", dev, args.reference, ["–", "–"]))
             val = f"{report.val_loss:.3f}" if report.val_loss is not None else "n/a"
             table.rows.append(row(name, dev, "finetuned+augmented", [f"{minutes:.1f}", val]))
             console.print(to_rich(table))
