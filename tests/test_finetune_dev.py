@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 import journey.finetune.run as finetune_run
+from cli_runner import run_main
 from journey.errors import UserError
 from journey.evaluate.dev import ANSWER, HANDOVER, dev_item, dev_items, score_dev
 from journey.finetune import finetune
@@ -125,10 +126,12 @@ def test_nothing_of_the_dev_split_is_trained_on_and_hand_overs_are_weighted(
         dev_items(workspace, workspace.adapter_dir)
 
 
-def test_scoring_without_a_split_or_an_adapter_is_one_clear_message(tmp_path: Path, tiny_model_dir: Path) -> None:
+def test_scoring_without_a_split_or_an_adapter_is_one_clear_message(
+    tmp_path: Path, tiny_model_dir: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
     workspace = _workspace(tmp_path / "ws", tiny_model_dir)
-    with pytest.raises(UserError, match="No fine-tuned adapter"):
-        dev_items(workspace, workspace.adapter_dir)
+    code, said = run_main(monkeypatch, capsys, "evaluate", "-w", str(workspace.root), "--dev-split")
+    assert code == 2 and "No fine-tuned adapter" in said and "journey finetune" in said
     settings = workspace.settings.finetune.model_copy(update={"dev_fraction": 0.0})
     finetune(workspace, max_steps=1, progress=False, settings=settings)
     with pytest.raises(UserError, match="without a development split"):
