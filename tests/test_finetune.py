@@ -53,6 +53,7 @@ batch_tokens = 512
 learning_rate = 0.01
 eval_every = 4
 val_fraction = 0.1
+dev_fraction = 0  # 4 distinct conversations: a development split would hold one of them out whole
 bf16 = {str(bf16).lower()}
 """,
         encoding="utf-8",
@@ -246,12 +247,13 @@ def test_the_report_says_its_own_summary_line(tmp_path: Path) -> None:
         base="tiny", method="lora", output=tmp_path / "adapter", run_dir=tmp_path / "run", steps=40, tokens=123456,
         tokens_per_second=987.6, seconds=61.4, fit_seconds=58.0, peak_memory_mb=1536.2, train_loss=1.23456,
         val_loss=None, parameters=1000000, trainable_parameters=2048, precision="float32; no native bf16",
-        train_examples=30, val_examples=3, truncated=1, skipped=["a:1: x"],
+        train_examples=30, val_examples=3, dev_tickets=4, truncated=1, skipped=["a:1: x"],
         augmentation=finetune_run.RaftCounts(with_context=10, oracle_dropped=2, without_context=20, handover_twins=4),
     )  # fmt: skip
     assert report.summary() == (
         "Fine-tuned tiny (lora, 2,048 of 1,000,000 parameters trained): 40 steps, 123,456 tokens at 988 tokens/s "
-        "(float32; no native bf16); loss 1.235, validation n/a; 30 + 3 examples, 1 cut to seq_len, 1 skipped; "
+        "(float32; no native bf16); loss 1.235, validation n/a; 30 + 3 examples (4 tickets held out for development), "
+        "1 cut to seq_len, 1 skipped; "
         "peak memory 1,536 MB; 61 s."
     )
     assert report.augmentation.summary() == (

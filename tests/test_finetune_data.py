@@ -9,12 +9,14 @@ import pytest
 import torch
 from transformers import AutoModelForCausalLM, AutoTokenizer
 
+from journey.assistant.handover import marker
 from journey.errors import UserError
 from journey.finetune.encode import IGNORE, encode
 from journey.finetune.packing import PackedCollator, pack
-from journey.finetune.raft import facts, mix, pick
+from journey.finetune.raft import facts, mix, pick, with_action
 from journey.finetune.run import split
 from journey.knowledge import Context, LookupResult, Passage
+from journey.models.messages import Transfer
 from journey.training.tickets import read_tickets
 
 SYSTEM = "You are the assistant of Testshop."
@@ -91,6 +93,20 @@ def test_labels_cover_assistant_replies_and_their_end_of_turn_token_only(tiny_mo
     cut = encode(tokenizer, conversation, seq_len=len(example.input_ids) - 8)
     assert cut is not None and cut.truncated and len(cut.input_ids) == len(example.input_ids) - 8
     assert encode(tokenizer, conversation, seq_len=12) is None  # no assistant token left
+
+
+def test_the_hand_over_action_is_learnt_from_its_first_token(tiny_model_dir: Path) -> None:
+    """The marker is plain text in the assistant turn: every token of it is labelled, the "<" that decides
+    between handing over and answering first of all."""
+    tokenizer = AutoTokenizer.from_pretrained(tiny_model_dir)
+    transfer = Transfer("billing", "refund dispute")
+    example = encode(tokenizer, with_action(_conversation("Refund me!", "A colleague will reply."), transfer), 512)
+
+    learnt = [token for token in example.labels if token != IGNORE]
+    end_of_turn = tokenizer.convert_tokens_to_ids("<|im_end|>")
+    said = tokenizer.decode([t for t in learnt if t != end_of_turn])
+    assert said == f"{marker(transfer)}\nA colleague will reply."
+    assert tokenizer.decode(learnt[:1]).startswith("<")
 
 
 def test_packed_conversations_do_not_see_each_other(tiny_model_dir: Path) -> None:

@@ -269,18 +269,32 @@ def evaluate(
         typer.Option("--run", help="Run id to create or add to (default: resume the latest unfinished run, else new)."),
     ] = None,
     fresh: Annotated[bool, typer.Option("--fresh", help="Start a new run even if one is unfinished.")] = False,
+    dev_split: Annotated[
+        bool,
+        typer.Option(
+            "--dev-split", help="Score on the tickets the adapter was not trained on instead (tune on these, not eval)."
+        ),
+    ] = False,
     workspace: WorkspaceOption = None,
 ) -> None:
     """Answer data/eval.jsonl with each set-up; score, simulate the support centre and print the journey table."""
     from journey.evaluate.headline import journey_table
+    from journey.evaluate.metrics import deciders_line
     from journey.evaluate.runner import evaluate as run_evaluation
     from journey.evaluate.tables import to_rich
 
     ws = _workspace(workspace)
     names = [s.strip() for s in setups.split(",") if s.strip()] if setups else ws.settings.evaluate.setups
+    if dev_split:
+        from journey.evaluate.dev import dev_table, score_dev
+
+        dev = score_dev(ws, names, limit=limit)
+        console.print(to_rich(dev_table(dev)))
+        for name, metrics in dev.metrics.items():
+            console.print(deciders_line(name, metrics.deciders), highlight=False)
+        return
     results = run_evaluation(ws, names, console=console, limit=limit, run_id=run, fresh=fresh)
     console.print(to_rich(journey_table(ws, results)))
-    from journey.evaluate.metrics import deciders_line
 
     for name, metrics in results.metrics.items():  # the hand-over rules compared on the same answers
         if metrics.deciders:

@@ -180,6 +180,16 @@ class FinetuneSettings(Section):
     seq_len: int = Field(1024, ge=32, description="Tokens per packed row; longer conversations are cut.")
     batch_tokens: int = Field(4096, ge=32, description="Tokens per optimizer step (packed).")
     val_fraction: float = Field(0.05, ge=0.0, lt=0.5)
+    dev_fraction: float = Field(
+        0.1,
+        ge=0.0,
+        lt=0.5,
+        description="Tickets held out of training, per stratum (hand-overs, others), seeded by `seed`: the "
+        "development split `journey evaluate --dev-split` scores, to tune on instead of eval.jsonl.",
+    )
+    handover_weight: int = Field(
+        1, ge=1, le=20, description="Each hand-over ticket is trained this many times (the action is rare)."
+    )
     eval_every: int = Field(25, ge=1)
     augmentation_aware: Literal["auto", "on", "off"] = Field(
         "auto", description="Train with retrieved context in the prompt (RAFT); auto: when there is an index."

@@ -30,6 +30,7 @@ from transformers import PreTrainedModel, PreTrainedTokenizerBase
 from journey.assistant.prompts import system_prompt
 from journey.errors import UserError
 from journey.finetune.contexts import gather_contexts
+from journey.finetune.devsplit import held_out
 from journey.finetune.encode import Encoded, encode
 from journey.finetune.output import check_output
 from journey.finetune.packing import PackedCollator, pack
@@ -41,7 +42,7 @@ from journey.models.precision import Precision, choose_precision
 from journey.records import training_record, write_stage_record
 from journey.training.loop import RESUMABLE_CHANGES, LoopConfig, fit, process_state, time_left
 from journey.training.output import RETRY_TRAINING, new_run_dir, save_model_folder, write_run_summary
-from journey.training.tickets import Tickets, read_tickets
+from journey.training.tickets import Ticket, Tickets, read_tickets
 from journey.workspace import FinetuneSettings, Workspace, with_overrides
 
 log = logging.getLogger(__name__)
@@ -71,6 +72,7 @@ class FinetuneReport:
     precision: str
     train_examples: int
     val_examples: int
+    dev_tickets: int  # held out as the development split (evaluate --dev-split)
     truncated: int  # conversations longer than seq_len, cut
     skipped: list[str] = field(default_factory=list)  # "file:line: reason"
     augmentation: RaftCounts | None = None  # None: trained without context
@@ -91,7 +93,8 @@ class FinetuneReport:
             f"Fine-tuned {self.base} ({self.method}, {self.trainable_parameters:,} of {self.parameters:,} "
             f"parameters trained): {self.steps} steps, {self.tokens:,} tokens at {self.tokens_per_second:,.0f} "
             f"tokens/s ({self.precision}); loss {self.train_loss:.3f}, validation {val}; "
-            f"{self.train_examples} + {self.val_examples} examples, {self.truncated} cut to seq_len, "
+            f"{self.train_examples} + {self.val_examples} examples ({self.dev_tickets} tickets held out for "
+            f"development), {self.truncated} cut to seq_len, "
             f"{len(self.skipped)} skipped; peak memory {self.peak_memory_mb:,.0f} MB; {self.seconds:.0f} s."
         )
 
@@ -104,7 +107,8 @@ class Prepared:
     settings: FinetuneSettings
     output: Path
     state_dir: Path
-    tickets: Tickets
+    tickets: Tickets  # those trained on: the development split is left out
+    dev: list[Ticket]  # the development split, held out
     train: list[Encoded]
     val: list[Encoded]
     truncated: int
@@ -162,7 +166,9 @@ def prepare(
     state_dir = workspace.checkpoints_dir / f"finetune-{output.name}"
     if resume and not (state_dir / PLAN).is_file():
         raise UserError(f"Nothing to resume: no fine-tuning checkpoint in {state_dir}.")
-    tickets = read_tickets(workspace.tickets_path, system_prompt(workspace.settings))
+    tickets, dev = held_out(
+        read_tickets(workspace.tickets_path, system_prompt(workspace.settings)), settings.dev_fraction, settings.seed
+    )
     if warning := handover_warning(workspace, tickets):
         log.warning(warning)
     # A hand-over is learnt as the action: its marker line opens the answer (assistant/handover.py).
@@ -175,6 +181,9 @@ def prepare(
             forms, augmentation = augmentation_aware_forms(
                 workspace, conversations, handovers, settings, progress=progress and state.is_main_process
             )
+    # Hand-overs are rare and the action is learnt from them alone: each is trained `handover_weight` times.
+    weights = [settings.handover_weight if t.handover is not None else 1 for t in tickets.tickets]
+    forms = [ticket_forms * weight for ticket_forms, weight in zip(forms, weights, strict=True)]
     precision = choose_precision(settings.bf16, state.device.type, job="fine-tuning")
     # Under LoRA the base is frozen: kept in bfloat16 it is never re-cast by autocast (PEFT keeps the adapter in fp32).
     model, tokenizer = load_model(base, dtype="bfloat16" if precision.bf16 and settings.method == "lora" else "float32")
@@ -207,6 +216,7 @@ def prepare(
         output=output,
         state_dir=state_dir,
         tickets=tickets,
+        dev=dev,
         train=train,
         val=val,
         truncated=sum(e.truncated for e in encoded),
@@ -276,6 +286,7 @@ def fit_and_save(
         precision=f"{'bfloat16 autocast' if run.precision.bf16 else 'float32'}; {run.precision.reason}",
         train_examples=len(run.train),
         val_examples=len(run.val),
+        dev_tickets=len(run.dev),
         truncated=run.truncated,
         skipped=run.skipped,
         augmentation=run.augmentation,
