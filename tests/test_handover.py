@@ -207,6 +207,12 @@ def test_the_pipeline_decides_from_the_action_strips_it_and_passes_the_team_on()
     assert final.transfer == Transfer("billing", "disputed fee") and final.handed_over
     assert "".join(pieces) == "I am sorry to hear that." and all("<" not in p for p in pieces)
 
+    # the action alone is a hand-over whatever rule decides, since there is nothing else to say
+    sentence_rule = HandoverRule("sentences")
+    bare = Assistant(Settings(), _Scripted('<transfer_to_human team="billing" reason="fee">'), setup="finetuned",
+                     handover=sentence_rule).answer("Hi")  # fmt: skip
+    assert bare.handed_over and bare.transfer == Transfer("billing", "fee")
+
     # a model that learnt the action is not handed over by a phrase it happens to say
     phrase = Assistant(Settings(), _Scripted(DEFAULT_HANDOVER_MESSAGE), setup="finetuned", handover=action_rule)
     assert not phrase.answer("Hi").handed_over
@@ -229,7 +235,14 @@ def test_the_rule_follows_the_tickets_unless_phrases_are_set(tmp_path: Path) -> 
     adapter = tmp_path / "adapter"
     adapter.mkdir()
     (adapter / "journey_training.json").write_text(json.dumps({"handover": "action"}))
+    (tmp_path / "journey.toml").write_text("")
+    assert rule_for(Workspace.load(tmp_path), adapter).by == "sentences"  # the learnt sentence before the action
+    assert not learnt.decide(learnt.signals("Your order ships today.", Transfer()))  # a stray action decides nothing
+    (tmp_path / "journey.toml").write_text('[assistant]\nhandover_by = "action"\n')
     assert rule_for(Workspace.load(tmp_path), adapter).by == "action"
+    (tmp_path / "data" / "tickets.jsonl").write_text("")
+    (tmp_path / "journey.toml").write_text("")
+    assert rule_for(Workspace.load(tmp_path), adapter).by == "action"  # no sentence to learn: the action decides
 
 
 def test_the_action_and_the_phrase_rule_are_compared_on_the_same_answers() -> None:

@@ -103,8 +103,12 @@ class AssistantSettings(Section):
     handover_phrases: list[str] = Field(
         default_factory=lambda: ["handing this conversation to", "member of our support team"],
         description="Set: a generated answer containing one of these is a hand-over. Unset: the hand-over sentence "
-        "learnt from the tickets decides instead (assistant/sentences.py); a fine-tuned model hands over by its "
-        "transfer_to_human action either way.",
+        "learnt from the tickets decides instead (assistant/sentences.py).",
+    )
+    handover_by: Literal["auto", "action", "sentences", "phrases"] = Field(
+        "auto",
+        description="What decides that a generated answer hands over. auto: the phrases when set, else the "
+        "sentence learnt from the tickets, else a fine-tuned model's transfer_to_human action (assistant/handover.py).",
     )
     unknown_message: str = (
         "I'm sorry, I don't have that information. Would you like me to pass you to a human colleague?"

@@ -94,7 +94,9 @@ class Assistant:
             reply.warnings.append("The conversation was longer than the model's context; its start was cut.")
         text, transfer = split_action(generation.text)  # the customer never sees the action's marker
         reply.handover_signals = self.handover.signals(text, transfer)
-        if not text and transfer is None:
+        if not text and transfer is not None:
+            self._hand_over(reply, "model", transfer=transfer)  # the action alone: nothing else to say
+        elif not text:
             self._hand_over(reply, "empty", self.settings.assistant.unknown_message)
         elif repeats_instruction(text, reply.context, (reply.question, self.system_prompt)):
             self._hand_over(reply, "output-check", self.settings.assistant.unknown_message)
