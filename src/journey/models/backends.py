@@ -40,17 +40,6 @@ class Backend(Protocol):
 
     name: str
 
-    def _generate(self, kwargs: dict, single: list[int] | None) -> torch.Tensor:
-        """model.generate(**kwargs) (the caller holds the lock); `single`: the prompt's ids when it is one
-        conversation, which then starts from the cached prefix and leaves its own for the next."""
-        if single is None or self.prefix is None:
-            return self.model.generate(**kwargs)
-        if (cache := self.prefix.start(single)) is not None:
-            kwargs = {**kwargs, "cache": cache}
-        output = self.model.generate(**kwargs, return_dict_in_generate=True)
-        self.prefix.remember(single, output.cache)
-        return output.sequences
-
     def generate(self, conversations: list[Messages], *, max_new_tokens: int) -> list[Generation]: ...
 
     def stream(self, messages: Messages, *, max_new_tokens: int) -> Iterator[str]: ...
