@@ -24,7 +24,7 @@ import pytest
 from journey.assistant import Assistant
 from journey.errors import UserError
 from journey.evaluate.evalset import EvalItem
-from journey.evaluate.replay import AGENT_CSAT, WRONG_COMMENT, ReplayPlan, _call, bot_was_right, run_replay
+from journey.evaluate.replay import AGENT_CSAT, WRONG_COMMENT, ReplayPlan, bot_was_right, call, run_replay
 from journey.models.backends import Generation
 from journey.workspace import Workspace
 from test_serve import AGENT, AGENT_KEY, SENSITIVE, FixedKnowledge, make_workspace, running
@@ -152,10 +152,10 @@ def test_a_dropped_connection_is_retried_only_where_a_second_send_is_harmless() 
 
     async def calls() -> None:
         async with httpx.AsyncClient(base_url="http://replay.test", transport=httpx.MockTransport(handler)) as http:
-            assert (await _call(http.get, "/api/conversations/c")).json() == {"ok": True}
-            assert (await _call(http.post, "/messages", json={}, idempotent=True)).status_code == 200
+            assert (await call(http.get, "/api/conversations/c")).json() == {"ok": True}
+            assert (await call(http.post, "/messages", json={}, idempotent=True)).status_code == 200
             with pytest.raises(httpx.ReadError):
-                await _call(http.post, "/api/conversations", json={})
+                await call(http.post, "/api/conversations", json={})
 
     asyncio.run(calls())
     assert sent == ["GET", "GET", "POST", "POST", "POST"]

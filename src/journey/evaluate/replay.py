@@ -139,33 +139,33 @@ async def _customer(
     client: httpx.AsyncClient, plan: ReplayPlan, item: EvalItem, rng: random.Random, report: ReplayReport
 ) -> str:
     """One customer's conversation; returns its outcome."""
-    conversation = (await _call(client.post, "/api/conversations", json={"customer": _customer_name(item)})).json()
+    conversation = (await call(client.post, "/api/conversations", json={"customer": _customer_name(item)})).json()
     base = f"/api/conversations/{conversation['id']}"
     asked = time.monotonic()
     message = {"content": item.question, "client_id": secrets.token_hex(16)}  # sent twice, stored once; not from
     # `rng`, whose draws stay the ratings' alone
-    sent = (await _call(client.post, f"{base}/messages", json=message, idempotent=True)).json()
+    sent = (await call(client.post, f"{base}/messages", json=message, idempotent=True)).json()
     reply, status = await _wait(client, base, after=sent["id"], timeout=plan.reply_timeout_s)
     report.first_reply_s.append(time.monotonic() - asked)
     if reply.get("handed_over") or status in ("waiting", "agent"):  # the bot handed over: agents take it from here
         return await _rate_agent_resolution(client, base, rng, plan) or "handed-over"
     if bot_was_right(item, reply["content"]):
-        await _call(client.put, f"{base}/messages/{reply['id']}/rating", json={"value": 1})
-        await _call(client.post, f"{base}/resolve")
-        await _call(client.put, f"{base}/satisfaction", json={"score": draw(BOT_RIGHT_CSAT, rng)})
+        await call(client.put, f"{base}/messages/{reply['id']}/rating", json={"value": 1})
+        await call(client.post, f"{base}/resolve")
+        await call(client.put, f"{base}/satisfaction", json={"score": draw(BOT_RIGHT_CSAT, rng)})
         return "bot-resolved"
-    await _call(client.put, f"{base}/messages/{reply['id']}/rating", json={"value": -1, "comment": WRONG_COMMENT})
-    await _call(client.post, f"{base}/handover", idempotent=True)  # asking again changes nothing
+    await call(client.put, f"{base}/messages/{reply['id']}/rating", json={"value": -1, "comment": WRONG_COMMENT})
+    await call(client.post, f"{base}/handover", idempotent=True)  # asking again changes nothing
     return await _rate_agent_resolution(client, base, rng, plan) or "asked-for-person"
 
 
 async def _rate_agent_resolution(client: httpx.AsyncClient, base: str, rng: random.Random, plan: ReplayPlan) -> str:
     deadline = time.monotonic() + plan.reply_timeout_s
-    while (await _call(client.get, base)).json()["status"] != "resolved":
+    while (await call(client.get, base)).json()["status"] != "resolved":
         if time.monotonic() > deadline:
             return "unresolved"
         await asyncio.sleep(POLL_S)
-    await _call(client.put, f"{base}/satisfaction", json={"score": draw(AGENT_CSAT, rng)})
+    await call(client.put, f"{base}/satisfaction", json={"score": draw(AGENT_CSAT, rng)})
     return ""
 
 
@@ -173,7 +173,7 @@ async def _wait(client: httpx.AsyncClient, base: str, *, after: int, timeout: fl
     """The first bot or agent message after `after`, and the conversation's status then."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        conversation = (await _call(client.get, base)).json()
+        conversation = (await call(client.get, base)).json()
         replies = [m for m in conversation["messages"] if m["id"] > after and m["role"] in ("bot", "agent")]
         if replies:
             return replies[0], conversation["status"]
@@ -194,16 +194,16 @@ async def _agents(
         body = {"agent": "replay-agent"}
         await asyncio.sleep(plan.agent_delay_s)
         try:
-            await _call(client.post, f"{base}/claim", json=body, headers=headers)
-            await _call(client.post, f"{base}/messages", json=body | {"content": reference}, headers=headers)
-            await _call(client.post, f"{base}/resolve", json=body, headers=headers)
+            await call(client.post, f"{base}/claim", json=body, headers=headers)
+            await call(client.post, f"{base}/messages", json=body | {"content": reference}, headers=headers)
+            await call(client.post, f"{base}/resolve", json=body, headers=headers)
         except httpx.HTTPError as exc:
             errors.append(f"agent on {conversation_id}: {type(exc).__name__}: {exc}")
 
     tasks: set[asyncio.Task] = set()
     while True:
         try:
-            listed = (await _call(client.get, "/agent/api/conversations", headers=headers)).json()["conversations"]
+            listed = (await call(client.get, "/agent/api/conversations", headers=headers)).json()["conversations"]
         except httpx.HTTPError as exc:
             errors.append(f"agents' inbox: {type(exc).__name__}: {exc}")
             listed = []
@@ -226,7 +226,7 @@ def _agent_headers(plan: ReplayPlan) -> dict[str, str]:
     return {"Authorization": f"Bearer {plan.agent_key}"}
 
 
-async def _call(
+async def call(
     method: Callable[..., Awaitable[httpx.Response]], url: str, *, idempotent: bool | None = None, **kwargs: Any
 ) -> httpx.Response:
     """One request; waits out 429/503 (the server's rate limit and queue), raises on any other error status.
