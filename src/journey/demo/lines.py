@@ -3,8 +3,30 @@
 from __future__ import annotations
 
 import json
+import random
+from collections.abc import Sequence
+from typing import Protocol
 
 Message = dict[str, str]
+
+
+class Person(Protocol):
+    first_name: str
+    last_name: str
+
+
+def customer_message(
+    rng: random.Random, text: str, people: Sequence[Person], *, signed_share: float,
+    openers: tuple[str, ...], named_closers: tuple[str, ...], plain_closers: tuple[str, ...],
+) -> tuple[str, str | None]:  # fmt: skip
+    """`text` as a customer writes it: an opener, then a closer signed by one of `people` (`signed_share` of
+    the time, `{first}`/`{last}` filled) or an unsigned one; and the first name to greet (None if unsigned)."""
+    opener = rng.choice(openers)
+    if rng.random() < signed_share:
+        person = rng.choice(people)
+        closer = rng.choice(named_closers).format(first=person.first_name, last=person.last_name)
+        return f"{opener}{text}{closer}", person.first_name
+    return f"{opener}{text}{rng.choice(plain_closers)}", None
 
 
 def user(content: str) -> Message:

@@ -15,7 +15,7 @@ from journey.demo.content import Article
 from journey.demo.copperwell import style
 from journey.demo.copperwell.company import DISTRICTS, Company
 from journey.demo.copperwell.database import Account, Contract, CrmData, Fault
-from journey.demo.lines import Message, assistant, ticket_line, user
+from journey.demo.lines import Message, assistant, customer_message, ticket_line, user
 
 # (what the customer wrote, how the agent acknowledged it, the team it goes to)
 HANDOVERS: tuple[tuple[str, str, str], ...] = (
@@ -122,12 +122,8 @@ class _Writer:
 
     def ask(self, text: str) -> tuple[str, str | None]:
         """The customer's message and the first name the agent may greet them by (None if unsigned)."""
-        opener = self.rng.choice(_OPENERS)
-        if self.rng.random() < 0.5:
-            person = self.rng.choice(self.accounts)
-            closer = self.rng.choice(_NAMED_CLOSERS).format(first=person.first_name, last=person.last_name)
-            return f"{opener}{text}{closer}", person.first_name
-        return f"{opener}{text}{self.rng.choice(_PLAIN_CLOSERS)}", None
+        return customer_message(self.rng, text, self.accounts, signed_share=0.5, openers=_OPENERS,
+                                named_closers=_NAMED_CLOSERS, plain_closers=_PLAIN_CLOSERS)  # fmt: skip
 
     def exchange(self, text: str, body: str) -> list[Message]:
         message, name = self.ask(text)

@@ -16,7 +16,7 @@ from journey.demo.content import QA, Article
 from journey.demo.larchkite import style
 from journey.demo.larchkite.company import Company
 from journey.demo.larchkite.database import Customer, Order, ShopData
-from journey.demo.lines import Message, assistant, ticket_line, user
+from journey.demo.lines import Message, assistant, customer_message, ticket_line, user
 
 # (what the customer wrote, how the agent acknowledged it before handing over)
 HANDOVERS: tuple[tuple[str, str], ...] = (
@@ -122,12 +122,8 @@ class _Writer:
 
     def ask(self, text: str) -> tuple[str, str | None]:
         """The customer's message and the first name the agent may greet them by (None if unsigned)."""
-        opener = self.rng.choice(_OPENERS)
-        if self.rng.random() < 0.45:
-            person = self.rng.choice(self.customers)
-            closer = self.rng.choice(_NAMED_CLOSERS).format(first=person.first_name, last=person.last_name)
-            return f"{opener}{text}{closer}", person.first_name
-        return f"{opener}{text}{self.rng.choice(_PLAIN_CLOSERS)}", None
+        return customer_message(self.rng, text, self.customers, signed_share=0.45, openers=_OPENERS,
+                                named_closers=_NAMED_CLOSERS, plain_closers=_PLAIN_CLOSERS)  # fmt: skip
 
     def exchange(self, text: str, subject: str, body: str) -> list[Message]:
         message, name = self.ask(text)
