@@ -148,3 +148,28 @@ def test_an_answer_that_dumps_the_data_block_is_flagged_not_hidden() -> None:
     assert dump.correct and dump.echoed  # the fact is there; the echo is reported beside it
     assert not score(item, record("It costs €5.")).echoed
     assert aggregate([(record("x"), dump)]).echoed_context == 1.0
+
+
+def test_facts_given_separates_what_retrieval_missed_from_what_the_model_did_not_read() -> None:
+    from journey.assistant.records import PassageRecord
+
+    item = EvalItem("a", "How long and how much?", facts=("30 days", "€5"))
+    passage = PassageRecord(id="p1", title="Returns", source="kb", text="Returns within 30 days; the fee is 5.00 EUR.")
+    half = PassageRecord(id="p2", title="Returns", source="kb", text="Returns within 30 days.")
+
+    def given(answer: str, *passages: PassageRecord, reason: str | None = None) -> AnswerRecord:
+        handed_over = reason is not None
+        return record(answer, handed_over=handed_over).model_copy(update={"passages": list(passages), "reason": reason})
+
+    read = score(item, given("Within 30 days, for €5.", passage))
+    unread = score(item, given("Sorry, I do not know.", passage))
+    missed = score(item, given("Within 30 days.", half))
+    assert (read.given, unread.given, missed.given) == (True, True, False)
+    assert score(item, given("x", reason="no-knowledge")).given is False  # knowledge on, nothing found
+    assert score(item, record("Within 30 days, for €5.")).given is None  # knowledge off: nothing was gathered
+    assert score(EvalItem("b", "I'll sue", escalate=True), given("h", passage, reason="model")).given is None
+    rows = [(given("a", passage), read), (given("b", passage), unread), (given("c", half), missed)]
+    metrics = aggregate([*rows, (record("x"), score(item, record("x")))])
+    assert metrics.facts_given == pytest.approx(2 / 3)
+    assert (metrics.correct_when_given, metrics.correct_when_not_given) == (0.5, 0.0)
+    assert aggregate([(record("x"), score(item, record("x")))]).facts_given is None

@@ -107,3 +107,26 @@ def test_steps_table_pairs_the_same_questions_before_and_after(tmp_path: Path) -
     )
     table = steps_table(load_results(workspace, find_run(workspace, "steps")))
     assert table.rows == [["as-is → augmented", "12% → 88%", "7", "1", "0.07"]]  # 2 * P(X <= 1), X ~ Bin(8, 1/2)
+
+
+def test_reach_table_shows_only_the_set_ups_that_gathered_knowledge(tmp_path: Path) -> None:
+    workspace = workspace_with_run(tmp_path)
+    run = find_run(workspace, "r1")
+    run.append(
+        [
+            AnswerRecord(
+                id="q1",
+                setup="finetuned+augmented",
+                fingerprint="f",
+                question="What does it cost?",
+                answer="It costs €9.99.",
+                handed_over=False,
+                passages=[{"id": "p", "title": "Price", "source": "kb", "text": "The item costs 9.99 EUR."}],
+            )
+        ]
+    )
+    report = write_report(workspace, run)
+    reach = report.tables["reach"]
+    assert [row[:3] for row in reach.rows] == [["finetuned+augmented", "1", "100%"]]
+    assert reach.rows[0][3] == "100%" and reach.rows[0][4] == "n/a"
+    assert "Were the facts given?" in report.markdown_path.read_text()

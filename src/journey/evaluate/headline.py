@@ -156,6 +156,30 @@ def detail_table(results: Results) -> TextTable:
     return table
 
 
+def reach_table(results: Results) -> TextTable:
+    """For the set-ups with knowledge: how often the facts were in the prompt, and correct with and without them.
+
+    It separates what retrieval and the lookups missed from what the model did not read (RAGAS calls the
+    first "context recall")."""
+    table = TextTable(
+        "Were the facts given? (answerable questions, set-ups with knowledge)",
+        ["set-up", "questions", "every fact in the prompt", "correct when given", "correct when not given"],
+    )
+    for setup in results.setups:
+        m = results.metrics[setup].overall
+        if m.facts_given is None:
+            continue
+        asked = sum(s.given is not None for _, _, s in results.scored[setup])
+        table.rows.append(
+            [setup, str(asked), pct(m.facts_given), pct(m.correct_when_given), pct(m.correct_when_not_given)]
+        )
+    table.notes.append(
+        "In the prompt: every fact of the question's reference is in the question or the data block the model "
+        "was given. Correct when given measures reading; every fact in the prompt bounds what reading can reach."
+    )
+    return table
+
+
 def examples_table(results: Results) -> TextTable:
     """One question per category, answered by every set-up side by side."""
     answers = {(r.id, setup): (r, s) for setup in results.setups for _, r, s in results.scored[setup]}

@@ -38,6 +38,7 @@ class Score:
     missing_facts: tuple[str, ...]
     hallucinated: tuple[str, ...]  # prices, amounts, dates, codes found in no source
     echoed: bool = False  # the answer repeats the prompt's data block instead of answering from it
+    given: bool | None = None  # every fact was in what the model was given (None: no facts, or knowledge off)
 
 
 def score(item: EvalItem, record: AnswerRecord) -> Score:
@@ -59,7 +60,19 @@ def score(item: EvalItem, record: AnswerRecord) -> Score:
         missing_facts=missing,
         hallucinated=hallucinated,
         echoed=echoed,
+        given=facts_given(item, record),
     )
+
+
+def facts_given(item: EvalItem, record: AnswerRecord) -> bool | None:
+    """Whether every fact of an answerable question was in the question or the data block the model was given:
+    what retrieval and the lookups put within reach, apart from what the model made of it. None when the
+    question has no facts, or nothing was gathered for it (knowledge off, or a rule handed over first)."""
+    gathered = record.passages or record.lookups or record.reason == "no-knowledge"
+    if not item.facts or item.escalate or not gathered:
+        return None
+    given = f"{record.question}\n{render_context(record.context())}"
+    return all(contains_fact(given, fact) for fact in item.facts)
 
 
 @dataclass(frozen=True)
@@ -73,6 +86,9 @@ class Metrics:
     hallucination_rate: float | None  # share of given answers (not hand-overs) with an ungrounded fact
     hallucinated_facts: int
     echoed_context: float | None  # share of given answers that repeat the prompt's data block
+    facts_given: float | None  # share of the answerable questions (knowledge on) with every fact in the prompt
+    correct_when_given: float | None  # share correct of those
+    correct_when_not_given: float | None  # share correct of the others (facts the model knew by itself)
     handed_over: float
     handover_precision: float | None
     handover_recall: float | None
@@ -94,6 +110,9 @@ def aggregate(rows: list[tuple[AnswerRecord, Score]], judge: Judgements | None =
     scores = [s for _, s in rows]
     records = [r for r, _ in rows]
     answered = [s for s in scores if not s.handed_over]
+    gathered = [s for s in scores if s.given is not None]
+    given = [s for s in gathered if s.given]
+    not_given = [s for s in gathered if not s.given]
     recalls = [s.fact_recall for s in scores if s.fact_recall is not None]
     true_positive = sum(s.handed_over and s.escalate for s in scores)
     predicted = sum(s.handed_over for s in scores)
@@ -109,6 +128,9 @@ def aggregate(rows: list[tuple[AnswerRecord, Score]], judge: Judgements | None =
         hallucination_rate=share(bool(s.hallucinated) for s in answered) if answered else None,
         hallucinated_facts=sum(len(s.hallucinated) for s in scores),
         echoed_context=share(s.echoed for s in answered) if answered else None,
+        facts_given=share(s.given for s in gathered) if gathered else None,
+        correct_when_given=share(s.correct for s in given) if given else None,
+        correct_when_not_given=share(s.correct for s in not_given) if not_given else None,
         handed_over=share(s.handed_over for s in scores),
         handover_precision=true_positive / predicted if predicted else None,
         handover_recall=true_positive / actual if actual else None,

@@ -76,7 +76,14 @@ def build_report(workspace: Workspace, run: Run) -> Report:
     """Score the run, simulate, cost it and draw the figures."""
     # Scoring and plotting (matplotlib) load here, not with `journey cost`, which shares this module.
     from journey.evaluate import plots
-    from journey.evaluate.headline import category_table, detail_table, examples_table, journey_table, steps_table
+    from journey.evaluate.headline import (
+        category_table,
+        detail_table,
+        examples_table,
+        journey_table,
+        reach_table,
+        steps_table,
+    )
     from journey.evaluate.results import load_results
 
     results = load_results(workspace, run)
@@ -87,6 +94,7 @@ def build_report(workspace: Workspace, run: Run) -> Report:
         "steps": steps_table(results),
         "categories": category_table(results),
         "details": detail_table(results),
+        **({"reach": reach} if (reach := reach_table(results)).rows else {}),  # when a set-up had knowledge
         **_cost_tables(workspace, stages, costs),
         "examples": examples_table(results),
     }
