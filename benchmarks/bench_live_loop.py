@@ -1,23 +1,25 @@
 """The live loop on the demo company, measured end to end over HTTP: replayed traffic → live report →
 calibration → harvest → DPO (and KTO) → the paired re-evaluation.
 
-1. The demo workspace and a short LoRA fine-tune (`journey finetune --max-steps`, no context: the
-   `preference-tuned` set-up is the fine-tuned model without knowledge, so the served set-up is `finetuned`,
-   and the DPO pairs are that policy's own answers).
-2. `journey evaluate --setups finetuned --limit N --run loop`: the "before" answers on the first N eval
+1. The demo workspace and a short LoRA fine-tune (`journey finetune --max-steps`) of the served set-up
+   (`--setup`: `finetuned+augmented` by default, after `journey index`, fine-tuned on the augmented prompt;
+   or `finetuned`, no context). Its preference stage is `preference-tuned+augmented` (or
+   `preference-tuned`): the same adapter trained further on pairs whose prompts are what the served model
+   was given, data block included, so the DPO pairs are that policy's own answers.
+2. `journey evaluate --setups SETUP --limit N --run loop`: the "before" answers on the first N eval
    questions, and the simulated centre the live report sets beside the served KPIs.
-3. `journey serve --setup finetuned` and `journey replay` with the eval questions after the first N (never
+3. `journey serve --setup SETUP` and `journey replay` with the eval questions after the first N (never
    those the evaluation scores: their reference answers become the agents' replies, so the `chosen` side
    of the DPO pairs), cycled to `--conversations`.
 4. `journey report --live` (live KPIs with the prediction under each) and `journey simulate --calibrate`
    (the simulation's error against the observed KPIs, before and after fitting).
 5. `journey harvest`; demo names left in its output are counted.
-6. `journey finetune --method dpo --max-steps S`; `journey evaluate --setups finetuned,preference-tuned
+6. `journey finetune --method dpo --max-steps S`; `journey evaluate --setups SETUP,PREFERENCE-SETUP
    --run loop` answers only the new set-up, and the "did each step help?" table pairs the two (exact
    McNemar). With `--kto`, the same for KTO on the rated answers, in run `loop-kto`.
 
-    .venv/bin/python benchmarks/bench_live_loop.py DIR [--sft-steps 10] [--limit 60] [--conversations 200]
-        [--concurrency 16] [--dpo-steps 20] [--kto]
+    .venv/bin/python benchmarks/bench_live_loop.py DIR [--setup finetuned+augmented] [--sft-steps 10] [--limit 60]
+        [--conversations 200] [--concurrency 16] [--dpo-steps 20] [--kto]
 
 The replay is one client standing for many customers, so the script raises `serve.rate_limit_per_minute` in
 the demo's journey.toml; everything else keeps the demo's settings.
@@ -52,6 +54,7 @@ from journey.training.preferences import harvest_paths
 from journey.workspace import Workspace
 
 REPLAY_QUESTIONS = "data/replay-questions.jsonl"
+PREFERENCE_SETUP = {"finetuned": "preference-tuned", "finetuned+augmented": "preference-tuned+augmented"}
 WORD = re.compile(r"[a-z0-9]+")
 
 
@@ -83,11 +86,11 @@ def free_port() -> int:
 
 
 def serve_and_replay(root: Path, args: argparse.Namespace) -> dict[str, float]:
-    """`journey serve --setup finetuned` in the background, `journey replay` against it, then the server stopped."""
+    """`journey serve --setup SETUP` in the background, `journey replay` against it, then the server stopped."""
     port, key = free_port(), secrets.token_hex(16)
     env = os.environ | {"JOURNEY_AGENT_KEY": key, "JOURNEY_API_KEYS": secrets.token_hex(16)}
     started = time.perf_counter()
-    command = [sys.executable, "-m", "journey", "serve", "--setup", "finetuned", "--port", str(port), "-w", str(root)]
+    command = [sys.executable, "-m", "journey", "serve", "--setup", args.setup, "--port", str(port), "-w", str(root)]
     log = (root / "serve.log").open("w", encoding="utf-8")  # its access log: one line per request
     server = subprocess.Popen(command, env=env, stdout=log, stderr=subprocess.STDOUT)
     try:
@@ -128,15 +131,15 @@ def overlap(answer: str, reference: str) -> float:
     return len(ref & set(WORD.findall(answer.lower()))) / max(1, len(ref))
 
 
-def paired(root: Path, run_id: str, console: Console) -> dict[str, float]:
+def paired(root: Path, run_id: str, setup: str, console: Console) -> dict[str, float]:
     """Print the run's journey table and its paired "did each step help?" table; how many answers changed, and
     their share of the reference's words before and after (a finer signal than correct, not a substitute)."""
     workspace = Workspace.load(root)
     results = load_results(workspace, find_run(workspace, run_id))
     console.print(to_rich(journey_table(workspace, results)))
     console.print(to_rich(steps_table(results)))
-    before = {item.id: (item, record.answer) for item, record, _ in results.scored["finetuned"]}
-    after = {item.id: record.answer for item, record, _ in results.scored["preference-tuned"]}
+    before = {item.id: (item, record.answer) for item, record, _ in results.scored[setup]}
+    after = {item.id: record.answer for item, record, _ in results.scored[PREFERENCE_SETUP[setup]]}
     shares = [(overlap(was, item.reference), overlap(after[i], item.reference)) for i, (item, was) in before.items()]
     better, worse = sum(b > a for a, b in shares), sum(b < a for a, b in shares)
     return {
@@ -158,6 +161,7 @@ def one_sided(labels: Path) -> bool:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("directory", type=Path)
+    parser.add_argument("--setup", choices=sorted(PREFERENCE_SETUP), default="finetuned+augmented")
     parser.add_argument("--sft-steps", type=int, default=10)
     parser.add_argument("--limit", type=int, default=60, help="Eval questions of the paired evaluation.")
     parser.add_argument("--conversations", type=int, default=200)
@@ -167,10 +171,14 @@ def main() -> None:
     args = parser.parse_args()
     root, console = args.directory, Console(width=160)
     figures: dict[str, float] = {"replay_questions": prepare(root, args.limit)}
+    augmented = args.setup == "finetuned+augmented"
+    if augmented and not Workspace.load(root).index_dir.exists():
+        figures["index_s"] = journey(root, "index")
     if not (root / ".journey" / "adapters" / "default" / "adapter_config.json").is_file():
-        figures["sft_s"] = journey(root, "finetune", "--max-steps", str(args.sft_steps), "--no-augmentation-aware")
+        context = [] if augmented else ["--no-augmentation-aware"]
+        figures["sft_s"] = journey(root, "finetune", "--max-steps", str(args.sft_steps), *context)
     limit = ["--limit", str(args.limit)]
-    figures["evaluate_before_s"] = journey(root, "evaluate", "--setups", "finetuned", *limit, "--run", "loop")
+    figures["evaluate_before_s"] = journey(root, "evaluate", "--setups", args.setup, *limit, "--run", "loop")
     if (served := served_conversations(root)) >= args.conversations:  # a rerun after a later step failed
         print(f"The app database already holds {served} conversations: not replayed again.")
     else:
@@ -185,7 +193,7 @@ def main() -> None:
     figures["harvested_with_a_demo_name_left"] = sum(bool(names.search(line)) for line in harvested)
     figures["pairs"] = len(paths.pairs.read_text(encoding="utf-8").splitlines())
     figures["kto_labels"] = len(paths.labels.read_text(encoding="utf-8").splitlines())
-    both = ["--setups", "finetuned,preference-tuned", *limit]
+    both = ["--setups", f"{args.setup},{PREFERENCE_SETUP[args.setup]}", *limit]
     methods = [("dpo", "loop"), *([("kto", "loop-kto")] if args.kto else [])]
     if args.kto and one_sided(paths.labels):
         print("KTO skipped: every harvested rating has the same thumb, and KTO needs both kinds.")
@@ -195,7 +203,7 @@ def main() -> None:
             root, "finetune", "--method", method, "--max-steps", str(args.dpo_steps), "--force"
         )
         figures[f"evaluate_{method}_s"] = journey(root, "evaluate", *both, "--run", run_id)
-        figures |= paired(root, run_id, console)
+        figures |= paired(root, run_id, args.setup, console)
     print(json.dumps({name: round(float(value), 3) for name, value in figures.items()}))
 
 

@@ -11,7 +11,10 @@ from pathlib import Path
 import pytest
 from tests.cli_runner import run_main
 
+from journey.assistant.prompts import CONTEXT_PREAMBLE
+from journey.assistant.records import LookupRecord, PassageRecord, ReplyRecord
 from journey.errors import UserError
+from journey.knowledge.context import LookupResult, Passage
 from journey.models.messages import Transfer
 from journey.redact import Redactor, name_parts
 from journey.serve.harvest import harvest
@@ -129,6 +132,37 @@ def test_a_bots_own_handover_is_harvested_as_a_handover_not_as_the_agents_answer
     [read] = read_tickets(harvest_paths(ws).conversations, "system prompt").tickets  # as journey finetune reads it
     assert read.found_by == "tool call" and read.handover == Transfer("legal", "rule:legal")
     assert read.messages[-1] == {"role": "assistant", "content": DEFAULT_HANDOVER_MESSAGE}
+
+
+def test_an_augmented_answers_pair_carries_the_data_block_it_was_given(tmp_path: Path) -> None:
+    """The bot answered from a passage and a lookup row (stored raw with its message): the pair's prompt is the
+    customer's turn behind that data block, as the served model saw it, and the row's personal data is redacted."""
+    ws = make_workspace(tmp_path)
+    store = store_of(ws)
+    c = store.create_conversation("Anna de Vries", "finetuned+augmented", {"email": EMAIL}).id
+    store.add_customer_message(c, "Where is my order LK-123456?", "m1")
+    passage = Passage("kb/delivery.md#0", "Delivery", "kb/delivery.md", "Orders ship within 2 working days.")
+    row = LookupResult("order_status", {"order_id": "LK-123456"}, [{"status": "shipped", "email": EMAIL}])
+    record = ReplyRecord(
+        handed_over=False, passages=[PassageRecord.of(passage, raw=True)], lookups=[LookupRecord.of(row, raw=True)]
+    )
+    wrong = store.add_bot_reply(c, "It was delivered yesterday.", record.json_view(), None)
+    store.rate_answer(c, wrong.id, -1)
+    store.add_bot_reply(c, DEFAULT_HANDOVER_MESSAGE, {"handed_over": True}, "asked for a human")
+    store.claim(c, "Maria Lopes")
+    store.agent_reply(c, "Maria Lopes", "It has shipped and arrives within 2 working days.")
+    store.close_handover(c, "Maria Lopes", "resolved")
+    store.close()
+
+    report = harvest(ws)
+    [pair], [label] = report.pairs, report.labels
+    turn = pair["prompt"][-1]["content"]
+    assert turn.startswith(CONTEXT_PREAMBLE) and turn.endswith("Customer question: Where is my order LK-123456?")
+    assert "Orders ship within 2 working days." in turn and "status: shipped" in turn
+    assert EMAIL not in turn and "<EMAIL>" in turn
+    assert label["prompt"] == pair["prompt"] and label["label"] is False
+    [ticket] = report.conversations  # the ticket stays the conversation itself: tickets carry no data block
+    assert ticket["messages"][0]["content"] == "Where is my order LK-123456?"
 
 
 def test_names_come_from_the_company_database(tmp_path: Path) -> None:

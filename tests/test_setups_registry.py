@@ -30,8 +30,11 @@ def test_the_seeds_steps_and_stages_come_from_the_rows() -> None:
         ("finetuned+augmented", "finetuned"),
         ("scratch", "as-is"),
         ("preference-tuned", "finetuned"),
+        ("preference-tuned+augmented", "finetuned+augmented"),
+        ("preference-tuned+augmented", "preference-tuned"),
     ]
     assert setups.setup_def("finetuned+augmented").stages == ("finetune", "index")
+    assert setups.setup_def("preference-tuned+augmented").stages == ("finetune", "index")
     assert setups.setup_def("scratch").stages == ("train",)
     assert setups.demonstrating("index") == ("augmented", "finetuned+augmented")
 

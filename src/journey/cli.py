@@ -660,7 +660,10 @@ def _preference(ws: Workspace, method: Literal["dpo", "kto"], *, time_budget: fl
         err_console.print(f"[yellow]skipped[/] {skipped}", highlight=False)
     console.print(report.summary(), highlight=False)
     console.print(f"Saved: [bold]{report.output}[/]   run summary: {report.run_dir / 'run.json'}")
-    console.print(f"Next: journey evaluate --setups finetuned,preference-tuned -w {ws.root}")
+    console.print(
+        f"Next: journey evaluate --setups finetuned,preference-tuned -w {ws.root}   "
+        "(with knowledge: --setups finetuned+augmented,preference-tuned+augmented)"
+    )
 
 
 @app.command()

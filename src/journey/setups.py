@@ -50,6 +50,7 @@ REGISTRY: tuple[SetupDef, ...] = (
     SetupDef("scratch", "scratch", False, ("as-is",), demonstrates="train"),
     # The fine-tuned adapter trained further on the served bot's harvested feedback (journey harvest, DPO/KTO).
     SetupDef("preference-tuned", "preference", False, ("finetuned",)),
+    SetupDef("preference-tuned+augmented", "preference", True, ("finetuned+augmented", "preference-tuned")),
 )
 # The seed's human-only support centre, before any bot: 20 minutes, 80 % satisfied.
 SEED_BASELINE = (20.0, 0.80)

@@ -11,7 +11,10 @@ teaches what the bot should have done in that case:
 From each
 thumbs-down bot answer that the next agent reply corrected (with only the customer's turns and the bot's
 hand-over between them): a DPO pair, chosen = the agent's reply, rejected = the bot's answer. From every
-rated bot answer: a KTO label. The files are named in journey.training.preferences.
+rated bot answer: a KTO label. The prompt of a pair or label is what the served model was given: an augmented
+set-up's answer carries its data block (the stored record's passages and rows) before the customer's last turn,
+so `preference-tuned+augmented` trains on the prompts it answers. The files are named in
+journey.training.preferences.
 
 Every text is redacted first (journey.redact: e-mail addresses, phone numbers, IBANs, card numbers, and
 the conversation's customer: their name, their verified identity fields, their names in the company
@@ -30,8 +33,11 @@ from pathlib import Path
 
 from sqlalchemy.exc import SQLAlchemyError
 
+from journey.assistant.prompts import user_turn
+from journey.assistant.records import LookupRecord, PassageRecord
 from journey.errors import UserError
 from journey.io import atomic_write_json, atomic_write_text
+from journey.knowledge.context import Context
 from journey.knowledge.database import describe_error, fetch, read_only_engine, read_only_statement
 from journey.models.messages import Messages, Transfer
 from journey.redact import RedactionFailed, Redactor, name_parts
@@ -104,7 +110,7 @@ def _add(report: HarvestReport, store: Store, conversation: Conversation, redact
         rating = ratings.get(message.id)
         if rating is None or message.role != "bot":
             continue
-        prompt = _redacted(_turns(messages[:index]), redact)
+        prompt = _redacted(_as_given(_turns(messages[:index]), message), redact)
         answer = [{"role": "assistant", "content": redact(message.content)}]
         if not prompt or prompt[-1]["role"] != "user":
             continue
@@ -148,6 +154,21 @@ def _correction(after: list[Message]) -> Message | None:
         if message.role == "bot" and not _handed_over(message):
             return None
     return None
+
+
+def _as_given(turns: Messages, answer: Message) -> Messages:
+    """`turns` as the model was given them before `answer`: the customer's last turn behind the data block of
+    the answer's record (an augmented set-up's passages and lookup rows, assistant/prompts.py), so that a
+    preference stage trains on the prompt the served model answered. Unchanged without a recorded context."""
+    record = answer.meta or {}
+    context = Context(
+        [PassageRecord.model_validate(p).passage() for p in record.get("passages") or []],
+        [LookupRecord.model_validate(r).result() for r in record.get("lookups") or []],
+    )
+    given = context.passages or context.lookups
+    if not given or not turns or turns[-1]["role"] != "user":
+        return turns
+    return [*turns[:-1], {"role": "user", "content": user_turn(turns[-1]["content"], context)}]
 
 
 def _handed_over(message: Message) -> bool:
