@@ -76,7 +76,7 @@ def test_the_file_states_llama_its_vocabulary_and_chat_template(exported) -> Non
     assert field("general.architecture") == "llama" and field("general.name") == "Testshop finetuned"
     assert field("general.base_model.0.name") == result.model.config.name_or_path.rsplit("/", 1)[-1]
     assert field("tokenizer.chat_template") == tokenizer.chat_template
-    assert field("tokenizer.ggml.model") == "gpt2" and field("tokenizer.ggml.pre") == "gpt2"
+    assert field("tokenizer.ggml.model") == "gpt2" and field("tokenizer.ggml.pre") == "gpt-2"
     by_id = sorted(tokenizer.get_vocab().items(), key=lambda item: item[1])
     assert field("tokenizer.ggml.tokens") == [token for token, _ in by_id]
     types = field("tokenizer.ggml.token_type")
