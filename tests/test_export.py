@@ -137,7 +137,8 @@ def test_llama_cpp_reads_the_file_with_its_chat_template_when_it_is_installed(ex
     from journey.models.llamacpp import LlamaCppBackend
 
     result = exported["f32"]
-    generation = LlamaCppBackend(result.gguf_path).generate(CHATS[:1], max_new_tokens=12)[0]
+    _, file_tokenizer = load_gguf(result.gguf_path)
+    generation = LlamaCppBackend(result.gguf_path, file_tokenizer).generate(CHATS[:1], max_new_tokens=12)[0]
     ids, _ = TransformersBackend(result.model, result.tokenizer).encode(CHATS[0], max_new_tokens=12)
     assert generation.prompt_tokens == len(ids) and generation.completion_tokens > 0
 

@@ -50,9 +50,12 @@ class ProjectSettings(Section):
 
 class ModelSettings(Section):
     base: str = Field(DEFAULT_BASE, description="Embedded name, Hugging Face id or local folder.")
-    backend: Literal["transformers", "onnx", "openai"] = Field(
-        "transformers", description="onnx: ONNX Runtime GenAI in-process (converted once, cached; models/onnx.py)."
+    backend: Literal["transformers", "onnx", "llamacpp", "openai"] = Field(
+        "transformers",
+        description="onnx: ONNX Runtime GenAI in-process (converted once, cached; models/onnx.py); llamacpp: "
+        "llama.cpp in-process (written once as GGUF, cached; models/llamacpp.py; pip install 'journey[llamacpp]').",
     )
+    gguf_outtype: Literal["f16", "q8_0", "f32"] = Field("q8_0", description="Weights of the llamacpp backend's GGUF.")
     onnx_precision: Literal["int4", "int8", "fp32"] = Field("int4", description="Weights of the ONNX conversion.")
     openai_base_url: str | None = None
     openai_api_key_env: str = "OPENAI_API_KEY"
