@@ -9,7 +9,8 @@ questions (exact McNemar). Backends:
 - `transformers fp32`: the baseline — float32, every prompt prefilled whole;
 - `transformers auto`: the default — the precision `auto` picks here (printed) and prompt reuse
   (models/prefix_cache.py);
-- `onnx <precision>`: ONNX Runtime GenAI (`model.backend = "onnx"`).
+- `onnx <precision>`: ONNX Runtime GenAI (`model.backend = "onnx"`);
+- `llamacpp <outtype>`: llama.cpp (`model.backend = "llamacpp"`, f16 or q8_0 GGUF).
 
 Questions are the first N non-escalation ones of the demo eval set: this measures, it tunes nothing.
 
@@ -51,10 +52,12 @@ def run(workspace: Workspace, setup: str, items: list, variant: str) -> Timings:
     """Stream each question alone with one backend variant, after one warm-up answer."""
     backend, _, precision = variant.partition(" ")
     settings = workspace.settings.model
-    settings.backend = "onnx" if backend == "onnx" else "transformers"
+    settings.backend = backend if backend in ("onnx", "llamacpp") else "transformers"
     settings.dtype = "float32" if precision == "fp32" else "auto"
     if backend == "onnx":
         settings.onnx_precision = precision
+    if backend == "llamacpp":
+        settings.gguf_outtype = precision
     assistant = load_assistant(workspace, setup)
     if precision == "fp32" and backend == "transformers":
         assistant.backend.prefix = None  # the baseline prefills every prompt whole
@@ -91,7 +94,7 @@ def paired(baseline: list[bool], other: list[bool]) -> str:
     return f"correct {sum(other)}/{len(other)} (gained {gained}, lost {lost}, p {p:.2g})"
 
 
-def demo_workspace(folder: Path | None) -> Workspace:
+def demo_workspace(folder: Path | None, *, adapter: bool = True) -> Workspace:
     """`folder`'s workspace, else a fresh demo one; indexed, and with a short LoRA adapter if it has none."""
     if folder is None:
         folder = Path(tempfile.mkdtemp()) / "demo"
@@ -101,7 +104,7 @@ def demo_workspace(folder: Path | None) -> Workspace:
         from journey.knowledge import build_index
 
         build_index(workspace, progress=False)
-    if not (workspace.adapter_dir / "adapter_config.json").is_file():
+    if adapter and not (workspace.adapter_dir / "adapter_config.json").is_file():
         from journey.finetune import finetune
 
         finetune(workspace, max_steps=4, progress=False)
@@ -115,12 +118,15 @@ def main() -> None:
     parser.add_argument("--threads", type=int, help="torch's (and ONNX Runtime's) intra-op threads")
     parser.add_argument("--workspace", type=Path, help="an existing demo workspace (default: a fresh one)")
     parser.add_argument("--setups", default=",".join(SETUPS))
+    parser.add_argument("--variants", help="comma-separated, e.g. 'transformers fp32,llamacpp f16' (default: all)")
     args = parser.parse_args()
     if args.threads:
         torch.set_num_threads(args.threads)
-    workspace = demo_workspace(args.workspace)
+    workspace = demo_workspace(args.workspace, adapter="finetuned+augmented" in args.setups)
     items = [i for i in load_evalset(workspace.eval_path).items if not i.escalate and i.facts][: args.questions]
-    variants = ["transformers fp32", "transformers auto", f"onnx {args.precision}"]
+    variants = ["transformers fp32", "transformers auto", f"onnx {args.precision}", "llamacpp f16"]
+    if args.variants:
+        variants = args.variants.split(",")
     print(
         f"{len(items)} questions, {torch.get_num_threads()} thread(s); transformers auto: "
         f"{choose_precision('auto', job='generation')} + prompt reuse"

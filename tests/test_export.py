@@ -76,7 +76,7 @@ def test_the_file_states_llama_its_vocabulary_and_chat_template(exported) -> Non
     assert field("general.architecture") == "llama" and field("general.name") == "Testshop finetuned"
     assert field("general.base_model.0.name") == result.model.config.name_or_path.rsplit("/", 1)[-1]
     assert field("tokenizer.chat_template") == tokenizer.chat_template
-    assert field("tokenizer.ggml.model") == "gpt2" and field("tokenizer.ggml.pre") == "gpt2"
+    assert field("tokenizer.ggml.model") == "gpt2" and field("tokenizer.ggml.pre") == "gpt-2"
     by_id = sorted(tokenizer.get_vocab().items(), key=lambda item: item[1])
     assert field("tokenizer.ggml.tokens") == [token for token, _ in by_id]
     types = field("tokenizer.ggml.token_type")
@@ -137,7 +137,8 @@ def test_llama_cpp_reads_the_file_with_its_chat_template_when_it_is_installed(ex
     from journey.models.llamacpp import LlamaCppBackend
 
     result = exported["f32"]
-    generation = LlamaCppBackend(result.gguf_path).generate(CHATS[:1], max_new_tokens=12)[0]
+    _, file_tokenizer = load_gguf(result.gguf_path)
+    generation = LlamaCppBackend(result.gguf_path, file_tokenizer).generate(CHATS[:1], max_new_tokens=12)[0]
     ids, _ = TransformersBackend(result.model, result.tokenizer).encode(CHATS[0], max_new_tokens=12)
     assert generation.prompt_tokens == len(ids) and generation.completion_tokens > 0
 

@@ -50,8 +50,13 @@ class ProjectSettings(Section):
 
 class ModelSettings(Section):
     base: str = Field(DEFAULT_BASE, description="Embedded name, Hugging Face id or local folder.")
-    backend: Literal["transformers", "onnx", "openai"] = Field(
-        "transformers", description="onnx: ONNX Runtime GenAI in-process (converted once, cached; models/onnx.py)."
+    backend: Literal["transformers", "onnx", "llamacpp", "openai"] = Field(
+        "transformers",
+        description="onnx: ONNX Runtime GenAI in-process (converted once, cached; models/onnx.py); llamacpp: "
+        "llama.cpp in-process (written once as GGUF, cached; models/llamacpp.py; pip install 'journey[llamacpp]').",
+    )
+    gguf_outtype: Literal["f16", "q8_0", "f32"] = Field(
+        "f16", description="Weights of the llamacpp backend's GGUF (q8_0: llama.cpp 0.3.36 crashed decoding SmolLM2's)."
     )
     onnx_precision: Literal["int4", "int8", "fp32"] = Field("int4", description="Weights of the ONNX conversion.")
     openai_base_url: str | None = None

@@ -47,7 +47,7 @@ def check_export(workspace: Workspace, exported: Export, *, questions: int) -> T
     if importlib.util.find_spec("llama_cpp") is not None:
         from journey.models.llamacpp import LlamaCppBackend
 
-        backends.append(LlamaCppBackend(exported.gguf_path, name="GGUF file (llama.cpp)"))
+        backends.append(LlamaCppBackend(exported.gguf_path, gguf_tokenizer, name="GGUF file (llama.cpp)"))
     knowledge = None
     if exported.setup.knowledge:
         from journey.knowledge import Knowledge

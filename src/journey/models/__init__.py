@@ -43,6 +43,16 @@ def load_backend(
     if settings.backend == "openai":
         return _openai_backend(settings, base=base, adapter=adapter, setup=name)
     grounded = knowledge if settings.grounded_facts == "auto" else settings.grounded_facts
+    if settings.backend == "llamacpp":
+        from journey.models.llamacpp import LlamaCppUnsupported, llamacpp_backend
+
+        try:
+            return llamacpp_backend(
+                base, adapter, outtype=settings.gguf_outtype, name=name, temperature=settings.temperature,
+                grounded=grounded,
+            )
+        except LlamaCppUnsupported as exc:
+            logging.getLogger(__name__).warning("%s. Generating with transformers instead.", exc)
     if settings.backend == "onnx":
         from journey.models.onnx import OnnxUnsupported, onnx_backend
 

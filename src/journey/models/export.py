@@ -176,7 +176,7 @@ def _pre_tokenizer(tokenizer: PreTrainedTokenizerBase) -> str:
     """llama.cpp's name for how text is split before the merges: GPT-2's regex for a plain byte-level one."""
     pre = _backend_part(tokenizer, "pre_tokenizer")
     if pre.get("type") == "ByteLevel" and pre.get("use_regex", True):
-        return "gpt2"
+        return "gpt-2"
     log.warning("Unknown pre-tokenizer %s: llama.cpp will split text with its default rules.", pre.get("type"))
     return "default"
 

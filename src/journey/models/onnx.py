@@ -13,7 +13,6 @@ each step's logits (`Generator.get_logits`) through the same processor before `s
 
 from __future__ import annotations
 
-import hashlib
 import json
 import logging
 import os
@@ -32,6 +31,7 @@ from transformers import PreTrainedTokenizerBase
 from journey.errors import UserError
 from journey.io import atomic_directory
 from journey.models.backends import Generation, encode_chat
+from journey.models.conversion import architecture, digest
 from journey.models.grounding import GroundedFacts, Grounder
 from journey.models.loading import cache_root, load_model, load_tokenizer, resolve_base
 from journey.models.messages import Messages
@@ -90,7 +90,7 @@ def onnx_backend(
     except RuntimeError as exc:
         reason = str(exc).split("Status Message:")[-1].strip()
         raise OnnxUnsupported(
-            f"ONNX Runtime GenAI cannot run the {_architecture(folder)} model {folder} ({reason})."
+            f"ONNX Runtime GenAI cannot run the {architecture(folder)} model {folder} ({reason})."
         ) from None
     return backend
 
@@ -116,8 +116,7 @@ def _build(source: Path, output: Path, precision: str, cache: Path) -> None:
     if done.returncode == 0:
         return
     if "not currently supported" in done.stderr + done.stdout:
-        architecture = _architecture(source)
-        raise OnnxUnsupported(f"ONNX Runtime GenAI cannot convert {architecture} models ({source}).")
+        raise OnnxUnsupported(f"ONNX Runtime GenAI cannot convert {architecture(source)} models ({source}).")
     tail = (done.stderr or done.stdout).strip().splitlines()[-1:] or ["no output"]
     raise UserError(f"Converting {source} to ONNX failed: {tail[0]}")
 
@@ -133,20 +132,7 @@ def _merged(base_folder: Path, adapter: Path, folder: Path, base: str) -> Path:
 
 
 def _digest(base_folder: Path, adapter: Path | None, precision: str) -> str:
-    """What the conversion depends on: the files' names, sizes and modification times, and the settings."""
-    parts = [precision, og.__version__, *_extra_options(precision)]
-    for folder in filter(None, (base_folder, adapter)):
-        for path in sorted(p for p in folder.rglob("*") if p.is_file()):
-            stat = path.stat()
-            parts.append(f"{path.relative_to(folder)}:{stat.st_size}:{stat.st_mtime_ns}")
-    return hashlib.sha256("\n".join(parts).encode()).hexdigest()
-
-
-def _architecture(folder: Path) -> str:
-    try:
-        return ", ".join(json.loads((folder / "config.json").read_text(encoding="utf-8"))["architectures"])
-    except (OSError, ValueError, KeyError, TypeError):
-        return "its"
+    return digest([base_folder, adapter], [precision, og.__version__, *_extra_options(precision)])
 
 
 class OnnxBackend:
