@@ -7,7 +7,8 @@ from pathlib import Path
 
 import pytest
 import torch
-from transformers import LlamaConfig, LlamaForCausalLM
+from peft import LoraConfig, get_peft_model
+from transformers import AutoModelForCausalLM, LlamaConfig, LlamaForCausalLM
 
 from journey.train.tokenizer import train_tokenizer
 
@@ -40,6 +41,14 @@ def build_tiny_model(folder: Path, *, seed: int = 0) -> Path:
     )
     LlamaForCausalLM(config).save_pretrained(folder)
     tokenizer.save_pretrained(folder)
+    return folder
+
+
+def build_random_adapter(base: Path, folder: Path) -> Path:
+    """Save a LoRA adapter for `base` with random (non-zero) weights, so merging it changes what the model says."""
+    torch.manual_seed(1)
+    config = LoraConfig(r=4, lora_alpha=32, target_modules=["q_proj", "v_proj", "down_proj"], init_lora_weights=False)
+    get_peft_model(AutoModelForCausalLM.from_pretrained(base), config).save_pretrained(folder)
     return folder
 
 

@@ -11,9 +11,9 @@ from pathlib import Path
 
 import pytest
 import torch
-from peft import LoraConfig, get_peft_model
 from transformers import AutoModelForCausalLM, AutoTokenizer, GPT2Config, GPT2LMHeadModel
 
+from conftest import build_random_adapter
 from journey.models import load_backend
 from journey.models.backends import TransformersBackend
 from journey.workspace import ModelSettings
@@ -32,12 +32,7 @@ def cache(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPa
 
 @pytest.fixture(scope="module")
 def adapter(tmp_path_factory: pytest.TempPathFactory, tiny_model_dir: Path) -> Path:
-    """A LoRA adapter with random (non-zero) weights, so merging it changes what the model says."""
-    folder = tmp_path_factory.mktemp("adapter")
-    torch.manual_seed(1)
-    config = LoraConfig(r=4, lora_alpha=32, target_modules=["q_proj", "v_proj", "down_proj"], init_lora_weights=False)
-    get_peft_model(AutoModelForCausalLM.from_pretrained(tiny_model_dir), config).save_pretrained(folder)
-    return folder
+    return build_random_adapter(tiny_model_dir, tmp_path_factory.mktemp("adapter"))
 
 
 def transformers_text(folder: Path, adapter: Path | None = None, *, grounded: bool = False, messages=MESSAGES) -> str:

@@ -11,9 +11,9 @@ from pathlib import Path
 
 import pytest
 import torch
-from peft import LoraConfig, get_peft_model
 from transformers import AutoModelForCausalLM, AutoTokenizer, GPT2Config, GPT2LMHeadModel, LlamaConfig, LlamaForCausalLM
 
+from conftest import build_random_adapter
 from journey.models import load_backend
 from journey.models.backends import TransformersBackend, encode_chat
 from journey.models.onnx import MARKER, OnnxBackend, OnnxUnsupported, converted_model
@@ -62,12 +62,7 @@ def onnx_tokens(converted: Path, source: Path) -> list[int]:
 
 @pytest.fixture(scope="module")
 def adapter(tmp_path_factory: pytest.TempPathFactory, small_model: Path) -> Path:
-    """A LoRA adapter with random (non-zero) weights, so merging it changes what the model says."""
-    folder = tmp_path_factory.mktemp("adapter")
-    torch.manual_seed(1)
-    config = LoraConfig(r=4, lora_alpha=32, target_modules=["q_proj", "v_proj", "down_proj"], init_lora_weights=False)
-    get_peft_model(AutoModelForCausalLM.from_pretrained(small_model), config).save_pretrained(folder)
-    return folder
+    return build_random_adapter(small_model, tmp_path_factory.mktemp("adapter"))
 
 
 def test_greedy_onnx_says_what_transformers_says(small_model: Path) -> None:
