@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 import torch
 from peft import LoraConfig, get_peft_model
-from transformers import AutoModelForCausalLM, LlamaConfig, LlamaForCausalLM
+from transformers import AutoModelForCausalLM, AutoTokenizer, GPT2Config, GPT2LMHeadModel, LlamaConfig, LlamaForCausalLM
 
 from journey.train.tokenizer import train_tokenizer
 
@@ -49,6 +49,13 @@ def build_random_adapter(base: Path, folder: Path) -> Path:
     torch.manual_seed(1)
     config = LoraConfig(r=4, lora_alpha=32, target_modules=["q_proj", "v_proj", "down_proj"], init_lora_weights=False)
     get_peft_model(AutoModelForCausalLM.from_pretrained(base), config).save_pretrained(folder)
+    return folder
+
+
+def build_gpt2(folder: Path, tokenizer_source: Path) -> Path:
+    """Save a tiny GPT-2, an architecture journey's ONNX and GGUF conversions do not write, to `folder`."""
+    GPT2LMHeadModel(GPT2Config(n_embd=32, n_layer=1, n_head=2, vocab_size=400, n_positions=64)).save_pretrained(folder)
+    AutoTokenizer.from_pretrained(tokenizer_source).save_pretrained(folder)
     return folder
 
 

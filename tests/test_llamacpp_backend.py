@@ -11,9 +11,9 @@ from pathlib import Path
 
 import pytest
 import torch
-from transformers import AutoModelForCausalLM, AutoTokenizer, GPT2Config, GPT2LMHeadModel
+from transformers import AutoModelForCausalLM, AutoTokenizer
 
-from conftest import build_random_adapter
+from conftest import build_gpt2, build_random_adapter
 from journey.models import load_backend
 from journey.models.backends import TransformersBackend
 from journey.workspace import ModelSettings
@@ -93,9 +93,7 @@ def test_grounding_blocks_an_ungrounded_number_as_transformers_does(tiny_model_d
 def test_a_model_the_writer_cannot_write_falls_back_to_transformers(
     tmp_path: Path, tiny_model_dir: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
-    gpt2 = tmp_path / "gpt2"
-    GPT2LMHeadModel(GPT2Config(n_embd=32, n_layer=1, n_head=2, vocab_size=400, n_positions=64)).save_pretrained(gpt2)
-    AutoTokenizer.from_pretrained(tiny_model_dir).save_pretrained(gpt2)
+    gpt2 = build_gpt2(tmp_path / "gpt2", tiny_model_dir)
     with pytest.raises(LlamaCppUnsupported, match="GPT2LMHeadModel"):
         converted_gguf(gpt2, None, outtype="f32")
     with caplog.at_level(logging.WARNING):

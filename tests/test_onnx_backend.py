@@ -11,9 +11,9 @@ from pathlib import Path
 
 import pytest
 import torch
-from transformers import AutoModelForCausalLM, AutoTokenizer, GPT2Config, GPT2LMHeadModel, LlamaConfig, LlamaForCausalLM
+from transformers import AutoModelForCausalLM, AutoTokenizer, LlamaConfig, LlamaForCausalLM
 
-from conftest import build_random_adapter
+from conftest import build_gpt2, build_random_adapter
 from journey.models import load_backend
 from journey.models.backends import TransformersBackend, encode_chat
 from journey.models.onnx import MARKER, OnnxBackend, OnnxUnsupported, converted_model
@@ -106,9 +106,7 @@ def test_streaming_and_batched_generation_agree(small_model: Path) -> None:
 def test_a_model_it_cannot_convert_or_run_falls_back_to_transformers(
     tmp_path: Path, tiny_model_dir: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
-    gpt2 = tmp_path / "gpt2"
-    GPT2LMHeadModel(GPT2Config(n_embd=32, n_layer=1, n_head=2, vocab_size=400, n_positions=64)).save_pretrained(gpt2)
-    AutoTokenizer.from_pretrained(tiny_model_dir).save_pretrained(gpt2)
+    gpt2 = build_gpt2(tmp_path / "gpt2", tiny_model_dir)
     with pytest.raises(OnnxUnsupported, match="cannot convert GPT2LMHeadModel models"):
         converted_model(gpt2, None, precision="fp32")
     settings = ModelSettings(backend="onnx", onnx_precision="fp32")
