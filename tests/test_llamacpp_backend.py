@@ -65,9 +65,9 @@ def test_an_adapter_gets_its_own_file_and_a_changed_one_is_written_again(
     assert merged != base and merged.is_file()
     [generation] = llamacpp(tiny_model_dir, adapter).generate([MESSAGES], max_new_tokens=NEW_TOKENS * 3)
     assert generation.text == transformers_text(tiny_model_dir, adapter) != transformers_text(tiny_model_dir)
-    monkeypatch.setattr("journey.models.export.write_gguf", lambda *a, **k: pytest.fail("written again"))
-    assert converted_gguf(tiny_model_dir, adapter, outtype="f32") == merged
-    monkeypatch.undo()
+    with monkeypatch.context() as patch:  # not monkeypatch.undo(): that would also undo the test cache folder
+        patch.setattr("journey.models.export.write_gguf", lambda *a, **k: pytest.fail("written again"))
+        assert converted_gguf(tiny_model_dir, adapter, outtype="f32") == merged
     (adapter / "adapter_config.json").touch()  # rewritten in place: a new modification time
     assert converted_gguf(tiny_model_dir, adapter, outtype="f32") != merged
 
